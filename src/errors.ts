@@ -1,0 +1,168 @@
+/**
+ * errors: every error pagevault throws on purpose is a `PagevaultError` subclass with a
+ * stable `code` (`PAGEVAULT_ERR_*`). Scripts and the CLI branch on `code`, never on the
+ * message text, so codes are part of the public API: add new ones, never rename.
+ *
+ * Brand checks use `Symbol.for`, so `isPagevaultError` also recognises errors created by
+ * a second copy of this package loaded in the same process (an app and a plugin each
+ * bundling pagevault).
+ */
+
+const kPagevaultError = Symbol.for('pagevault.error');
+
+/** Every stable error code, in one place so the README table and `--help` can list them. */
+export const ErrorCodes = {
+  INVALID_ARGUMENT: 'PAGEVAULT_ERR_INVALID_ARGUMENT',
+  NOT_FOUND: 'PAGEVAULT_ERR_NOT_FOUND',
+  NOT_LMDB: 'PAGEVAULT_ERR_NOT_LMDB',
+  UNSUPPORTED_FORMAT: 'PAGEVAULT_ERR_UNSUPPORTED_FORMAT',
+  CORRUPT_ENV: 'PAGEVAULT_ERR_CORRUPT_ENV',
+  IO: 'PAGEVAULT_ERR_IO',
+  NATIVE_LOAD: 'PAGEVAULT_ERR_NATIVE_LOAD',
+  DESTINATION_NOT_EMPTY: 'PAGEVAULT_ERR_DESTINATION_NOT_EMPTY',
+  DOCUMENT_NOT_FOUND: 'PAGEVAULT_ERR_DOCUMENT_NOT_FOUND',
+  UNIQUE_VIOLATION: 'PAGEVAULT_ERR_UNIQUE_VIOLATION',
+  INDEX_NOT_FOUND: 'PAGEVAULT_ERR_INDEX_NOT_FOUND',
+  INDEX_EXISTS: 'PAGEVAULT_ERR_INDEX_EXISTS',
+  NOT_A_DOCUMENT_DB: 'PAGEVAULT_ERR_NOT_A_DOCUMENT_DB',
+  ABORTED: 'PAGEVAULT_ERR_ABORTED',
+  BENCH_PEER_MISSING: 'PAGEVAULT_ERR_BENCH_PEER_MISSING',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Exit codes the CLI uses; documented in the README and in `pagevault --help`. */
+export const ExitCodes = {
+  OK: 0,
+  /** An operation failed with a PagevaultError (its code is printed). */
+  FAILURE: 1,
+  /** Bad command line: unknown command or option, missing or invalid value. */
+  USAGE: 2,
+  /** A bug: an error that is not a PagevaultError. */
+  INTERNAL: 70,
+} as const;
+
+/** PagevaultError: base class; `code` is stable, `message` is for humans. */
+export class PagevaultError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  get [kPagevaultError](): true {
+    return true;
+  }
+}
+
+/** isPagevaultError: true for any pagevault error, including ones from another copy of the package. */
+export function isPagevaultError(err: unknown): err is PagevaultError {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[kPagevaultError] === true;
+}
+
+/** InvalidArgumentError: a caller passed a value of the wrong type or range. */
+export class InvalidArgumentError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.INVALID_ARGUMENT, message);
+  }
+}
+
+/** NotFoundError: a path (database, backup, file) does not exist. */
+export class NotFoundError extends PagevaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.NOT_FOUND, message, options);
+  }
+}
+
+/** NotLmdbError: the file exists but is not an LMDB data file (no meta page magic). */
+export class NotLmdbError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.NOT_LMDB, message);
+  }
+}
+
+/** UnsupportedFormatError: an LMDB file of a layout pagevault was not built for (32-bit, unknown version). */
+export class UnsupportedFormatError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.UNSUPPORTED_FORMAT, message);
+  }
+}
+
+/** CorruptEnvError: a page failed a structural check (page number, bounds, txn id) while reading. */
+export class CorruptEnvError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.CORRUPT_ENV, message);
+  }
+}
+
+/** IoError: the operating system refused a read or write; `cause` holds the errno error. */
+export class IoError extends PagevaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.IO, message, options);
+  }
+}
+
+/** NativeLoadError: the compiled addon could not be loaded; the message lists every path tried. */
+export class NativeLoadError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.NATIVE_LOAD, message);
+  }
+}
+
+/** DestinationNotEmptyError: refusing to write into a path that already holds data. */
+export class DestinationNotEmptyError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.DESTINATION_NOT_EMPTY, message);
+  }
+}
+
+/** DocumentNotFoundError: a document id that does not exist (or is deleted). */
+export class DocumentNotFoundError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.DOCUMENT_NOT_FOUND, message);
+  }
+}
+
+/** UniqueViolationError: a write would put two documents under one key of a unique index. */
+export class UniqueViolationError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.UNIQUE_VIOLATION, message);
+  }
+}
+
+/** IndexNotFoundError: a query or rebuild named an index that is not defined. */
+export class IndexNotFoundError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.INDEX_NOT_FOUND, message);
+  }
+}
+
+/** IndexExistsError: defining an index whose name is taken by a different definition. */
+export class IndexExistsError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.INDEX_EXISTS, message);
+  }
+}
+
+/** NotADocumentDbError: the environment exists but was not created by `openDatabase`. */
+export class NotADocumentDbError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.NOT_A_DOCUMENT_DB, message);
+  }
+}
+
+/** AbortedError: the operation was cancelled through its AbortSignal. */
+export class AbortedError extends PagevaultError {
+  constructor(message = 'operation aborted') {
+    super(ErrorCodes.ABORTED, message);
+  }
+}
+
+/** BenchPeerMissingError: a benchmark peer (restic) is not installed. */
+export class BenchPeerMissingError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.BENCH_PEER_MISSING, message);
+  }
+}
