@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { toBufferKey } from 'ordered-binary';
 import {
   DocumentNotFoundError,
@@ -64,13 +64,12 @@ export type IndexQuery =
   | { equals: IndexKey }
   | { gt?: IndexKey; gte?: IndexKey; lt?: IndexKey; lte?: IndexKey };
 
-/** DatabaseStats: counts and sizes for `pagevault info` and `npm start`. */
-export interface DatabaseStats {
+/** DocumentDatabaseStats: counts and sizes for `pagevault info` and `npm start`. */
+export interface DocumentDatabaseStats {
   databaseId: string;
   documents: number;
   tombstones: number;
   lastEtag: number;
-  collections: Record<string, number>;
   identities: Record<string, number>;
   indexes: Array<IndexDefinition & { entries: number }>;
   /** Bytes of data.mdb on disk. */
@@ -103,7 +102,7 @@ export class DocumentDatabase {
   readonly meta: Database<unknown, string>;
   readonly #readOnly: boolean;
   #indexCache: { version: number; byCollection: Map<string, IndexDefinition[]> } | undefined;
-  readonly #indexDbs = new Map<string, Database<string, IndexKey>>();
+  readonly #indexDbs = new Map<string, Database<string, Key>>();
   #closed = false;
 
   /** @internal use openDatabase */
@@ -130,10 +129,12 @@ export class DocumentDatabase {
   }
 
   /** indexDb: the lmdb-js handle of an index's data (opened lazily, kept open). */
-  indexDb(def: IndexDefinition): Database<string, IndexKey> {
+  indexDb(def: IndexDefinition): Database<string, Key> {
     let db = this.#indexDbs.get(def.name);
     if (!db) {
-      db = this.env.openDB<string, IndexKey>(indexDbName(def.name), {
+      // IndexKey allows null, which ordered-binary encodes (as byte 0) though lmdb-js's
+      // Key type leaves it out; hence the casts to Key below.
+      db = this.env.openDB<string, Key>(indexDbName(def.name), {
         dupSort: !def.unique,
         encoding: 'ordered-binary',
       });
@@ -196,7 +197,7 @@ export class DocumentDatabase {
       if (!def.unique) continue;
       const db = this.indexDb(def);
       for (const key of indexKeysFor(def, body)) {
-        const owner = db.get(key);
+        const owner = db.get(key as Key);
         if (owner !== undefined && owner !== id) {
           throw new UniqueViolationError(`unique index ${def.name}: key ${JSON.stringify(key)} already belongs to ${owner}`);
         }
@@ -208,7 +209,7 @@ export class DocumentDatabase {
     this.etags.putSync(etag, id);
     for (const def of defs) {
       const db = this.indexDb(def);
-      for (const key of indexKeysFor(def, body)) db.putSync(key, id);
+      for (const key of indexKeysFor(def, body)) db.putSync(key as Key, id);
     }
     return { id, etag };
   }
@@ -270,9 +271,9 @@ export class DocumentDatabase {
       const db = this.indexDb(def);
       for (const key of indexKeysFor(def, body)) {
         if (def.unique) {
-          if (db.get(key) === id) db.removeSync(key);
+          if (db.get(key as Key) === id) db.removeSync(key as Key);
         } else {
-          db.removeSync(key, id);
+          db.removeSync(key as Key, id);
         }
       }
     }
@@ -332,12 +333,12 @@ export class DocumentDatabase {
       if (doc.collection !== def.collection) continue;
       for (const key of indexKeysFor(def, doc.body)) {
         if (def.unique) {
-          const owner = db.get(key);
+          const owner = db.get(key as Key);
           if (owner !== undefined && owner !== id) {
             throw new UniqueViolationError(`unique index ${def.name}: key ${JSON.stringify(key)} is shared by ${owner} and ${id}`);
           }
         }
-        db.putSync(key, id);
+        db.putSync(key as Key, id);
         entries++;
       }
     }
@@ -360,10 +361,10 @@ export class DocumentDatabase {
     const ids: string[] = [];
     if ('equals' in q) {
       if (def.unique) {
-        const id = db.get(q.equals);
+        const id = db.get(q.equals as Key);
         if (id !== undefined) ids.push(id);
       } else {
-        for (const id of db.getValues(q.equals)) {
+        for (const id of db.getValues(q.equals as Key)) {
           ids.push(id);
           if (ids.length >= limit) break;
         }
@@ -373,8 +374,8 @@ export class DocumentDatabase {
       const end = q.lte ?? q.lt;
       const startKey = encodeKey(start);
       const endKey = encodeKey(end);
-      for (const { key, value } of db.getRange({ start })) {
-        const k = encodeKey(key);
+      for (const { key, value } of db.getRange({ start: start as Key | undefined })) {
+        const k = encodeKey(key as IndexKey);
         if (q.gt !== undefined && startKey && Buffer.compare(k!, startKey) === 0) continue;
         if (endKey) {
           const c = Buffer.compare(k!, endKey);
@@ -405,28 +406,32 @@ export class DocumentDatabase {
     for (const { key, value } of this.tombstones.getRange({ start: etag + 1 })) yield { etag: key, ...value };
   }
 
-  /** stats: counts per collection, identities, index sizes and file size (walks every document). */
-  stats(): DatabaseStats {
-    const collections: Record<string, number> = {};
-    let documents = 0;
-    for (const { value } of this.docs.getRange({})) {
-      collections[value.collection] = (collections[value.collection] ?? 0) + 1;
-      documents++;
-    }
+  /**
+   * stats: document, tombstone and index entry counts, identities and file size. Cheap on
+   * any size of database (B-tree counters, no scan); per-collection counts are in
+   * `collectionCounts()`, which reads every document.
+   */
+  stats(): DocumentDatabaseStats {
     const identities: Record<string, number> = {};
     for (const { key, value } of this.identities.getRange({})) identities[key] = value;
     const indexes = this.listIndexes().map((def) => ({ ...def, entries: countEntries(this.indexDb(def)) }));
     const dataFile = existsSync(`${this.path}/data.mdb`) ? `${this.path}/data.mdb` : this.path;
     return {
       databaseId: this.databaseId,
-      documents,
+      documents: countEntries(this.docs),
       tombstones: countEntries(this.tombstones),
       lastEtag: this.lastEtag,
-      collections,
       identities,
       indexes,
       fileBytes: statSync(dataFile).size,
     };
+  }
+
+  /** collectionCounts: live documents per collection (reads every document: O(database)). */
+  collectionCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { value } of this.docs.getRange({})) counts[value.collection] = (counts[value.collection] ?? 0) + 1;
+    return counts;
   }
 
   /** close: close the environment (idempotent). Pending async writes are flushed first. */
@@ -441,13 +446,13 @@ export class DocumentDatabase {
   }
 }
 
-function countEntries(db: Database<unknown, unknown>): number {
+function countEntries(db: { getStats(): unknown }): number {
   return (db.getStats() as { entryCount: number }).entryCount;
 }
 
 function encodeKey(key: IndexKey | undefined): Buffer | undefined {
   if (key === undefined) return undefined;
-  return Buffer.from(toBufferKey(key));
+  return Buffer.from(toBufferKey(key as Key));
 }
 
 function checkCollection(collection: string): void {

@@ -1,0 +1,18 @@
+/**
+ * pagevault: online backup and restore for LMDB databases written with lmdb-js.
+ *
+ * The public API, re-exported from the modules that own each part. Nothing else in
+ * `src/` is public; import from `pagevault` only.
+ *
+ * @example
+ * ```ts
+ * import { envInfo, openDatabase } from 'pagevault';
+ * const info = await envInfo('./data');          // page size, last txn, named databases…
+ * const db = openDatabase('./docs');              // the embedded document database
+ * await db.put('Users', null, { name: 'Ann' });   // → { id: 'users/1-A', etag: 1 }
+ * ```
+ */
+export * from './errors.js';
+export * from './snapshot/index.js';
+export * from './docdb/index.js';
+export * from './generate/index.js';
