@@ -1,0 +1,95 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// These tests spawn the built CLI (bin/pagevault.js → dist/), as a user would run it.
+const BIN = resolve(__dirname, '../../bin/pagevault.js');
+let dir: string;
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pv-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('pagevault CLI', () => {
+  it('prints help for the tool and for every command, with exit codes and error codes', () => {
+    const top = cli('--help');
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Commands:/);
+    expect(top.stdout).toMatch(/PAGEVAULT_ERR_NOT_FOUND/);
+    for (const c of ['info', 'generate', 'load', 'demo']) {
+      const h = cli(c, '--help');
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^Usage: pagevault ${c}`));
+    }
+    expect(cli().code).toBe(2);
+  });
+
+  it('rejects a bad command line with exit code 2 and one clear line', () => {
+    const unknown = cli('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const missing = cli('generate', '--db', 'x');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('pagevault generate: missing required option --docs; run `pagevault generate --help`');
+    expect(cli('generate', '--db', 'x', '--docs', 'many').code).toBe(2);
+    expect(cli('generate', '--db', 'x', '--docs', '10', '--profile', 'nope').code).toBe(2);
+    expect(cli('info', '--db', 'x', '--bogus').code).toBe(2);
+  });
+
+  it('generates, reports JSON, and refuses to generate over existing data (exit 1, stable code)', () => {
+    const g = cli('generate', '--db', 'db', '--docs', '3k', '--seed', 'e2e', '--json', '--quiet');
+    expect(g.code).toBe(0);
+    const result = JSON.parse(g.stdout);
+    expect(result).toMatchObject({ docs: 3000, seed: 'e2e', profile: 'default' });
+    const again = cli('generate', '--db', 'db', '--docs', '10');
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^pagevault: PAGEVAULT_ERR_DESTINATION_NOT_EMPTY: /);
+    mkdirSync(join(dir, 'junk'));
+    writeFileSync(join(dir, 'junk', 'file.txt'), 'keep me');
+    const junk = cli('generate', '--db', 'junk', '--docs', '10');
+    expect(junk.code).toBe(1);
+    expect(junk.stderr).toMatch(/PAGEVAULT_ERR_DESTINATION_NOT_EMPTY/);
+  });
+
+  it('shows environment info as text and JSON, and fails clearly on a missing or non-LMDB path', () => {
+    const text = cli('info', '--db', 'db');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/lmdb-js data v2/);
+    expect(text.stdout).toMatch(/3,000 live/);
+    const json = JSON.parse(cli('info', '--db', 'db', '--json').stdout);
+    expect(json.env.namedDatabases.map((d: { name: string }) => d.name)).toContain('@docs');
+    expect(json.documents.documents).toBe(3000);
+    const missing = cli('info', '--db', 'nowhere');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^pagevault: PAGEVAULT_ERR_NOT_FOUND: /);
+    const notLmdb = cli('info', '--db', 'junk/file.txt');
+    expect(notLmdb.code).toBe(1);
+    expect(notLmdb.stderr).toMatch(/PAGEVAULT_ERR_NOT_LMDB|PAGEVAULT_ERR_CORRUPT_ENV/);
+  });
+
+  it('runs a load and reports what it committed', () => {
+    const r = cli('load', '--db', 'db', '--writes-per-sec', '500', '--duration', '0.5', '--json', '--quiet');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.writes).toBe(result.inserts + result.updates + result.deletes);
+    expect(result.lastEtag - result.firstEtag).toBe(result.writes);
+  });
+
+  it('runs the demo (what npm start does), twice: create once, then reuse', () => {
+    const first = cli('demo', '--dir', 'demo', '--docs', '2000');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/creating the demo database/);
+    expect(first.stdout).toMatch(/Queries through the indexes/);
+    const second = cli('demo', '--dir', 'demo');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/using the existing demo database/);
+  });
+});
