@@ -1,0 +1,45 @@
+// addon.cc: module entry point of pagevault_native. Exports:
+//   envInfo(path: string): Promise<RawEnvInfo>   (env_info_worker.h)
+//   formats: [{ dataVersion, pageHeaderSize, pageBase, maxPageSize, description }]  the layouts the reader knows
+// Loaded only by src/native/binding.ts, which declares these types. The addon links no LMDB and keeps no global
+// state, so it is safe to load in several worker threads at once.
+
+#include <napi.h>
+
+#include "env_info_worker.h"
+#include "format.h"
+
+namespace pagevault {
+
+namespace {
+
+Napi::Array FormatsToJs(Napi::Env env) {
+  Napi::Array list = Napi::Array::New(env);
+  for (uint32_t version = 1; const PageFormat* format = FormatForVersion(version); ++version) {
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("dataVersion", Napi::Number::New(env, format->data_version));
+    object.Set("pageHeaderSize", Napi::Number::New(env, format->header_size));
+    object.Set("pageBase", Napi::Number::New(env, format->page_base));
+    object.Set("maxPageSize", Napi::Number::New(env, format->max_page_size));
+    object.Set("description", Napi::String::New(env, format->description));
+    object.Freeze();
+    list.Set(list.Length(), object);
+  }
+  list.Freeze();
+  return list;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("envInfo", Napi::Function::New(env, JsEnvInfo, "envInfo"));
+  exports.Set("formats", FormatsToJs(env));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace pagevault
+
+// NODE_API_MODULE pastes the function name into an identifier, so it needs an unqualified one.
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return pagevault::Init(env, exports); }
+
+NODE_API_MODULE(pagevault_native, InitModule)

@@ -1,0 +1,265 @@
+// page_reader.cc: format detection, meta pages and bounds-checked page reads (contract in page_reader.h).
+
+#include "page_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <string>
+
+#include "text.h"
+
+namespace pagevault {
+
+namespace {
+
+// Reading 256 bytes of page 0 covers a page header and a meta record of every supported layout (24 + 144).
+constexpr size_t kHeadProbeSize = 256;
+
+bool IsPowerOfTwo(uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }
+
+bool HasU32At(const uint8_t* head, size_t size, size_t offset, uint32_t value) {
+  return size >= offset + 4 && LoadU32(head + offset) == value;
+}
+
+// Field offsets inside the page header: flags, then lower/upper, are the last 6 bytes in both layouts.
+size_t FlagsOffset(const PageFormat& format) { return format.header_size - 6; }
+
+// DbRecordProblem: an empty string when `record` is plausible for a snapshot whose last page is `last_page`.
+std::string DbRecordProblem(const DbRecord& record, uint64_t last_page) {
+  if (record.root != kInvalidPage && (record.root < 2 || record.root > last_page)) {
+    return StringPrintf("root page %" PRIu64 " outside 2..%" PRIu64, record.root, last_page);
+  }
+  if (record.depth > kMaxTreeDepth) return StringPrintf("depth %u exceeds %u", record.depth, kMaxTreeDepth);
+  if (record.root == kInvalidPage && record.depth != 0) return StringPrintf("empty tree with depth %u", record.depth);
+  if (record.root != kInvalidPage && record.depth == 0) return "non-empty tree with depth 0";
+  if (record.branch_pages > kMaxSafeInteger || record.leaf_pages > kMaxSafeInteger ||
+      record.overflow_pages > kMaxSafeInteger || record.entries > kMaxSafeInteger) {
+    return "page or entry count beyond 2^53";
+  }
+  return "";
+}
+
+}  // namespace
+
+Status PageReader::Open(const std::string& path, std::unique_ptr<PageReader>* out) {
+  // O_NONBLOCK so that a FIFO or device given by mistake cannot block a pool thread in open(); it has no effect on
+  // regular files, the only kind we go on to read.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::FromErrno(errno, "open", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::FromErrno(err, "fstat", path);
+  }
+  std::string data_path = path;
+  if (S_ISDIR(st.st_mode)) {
+    // An env directory: its data file is data.mdb. openat keeps us on the directory we just checked.
+    int dir_fd = fd;
+    data_path = path + (path.empty() || path.back() != '/' ? "/" : "") + "data.mdb";
+    fd = openat(dir_fd, "data.mdb", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int err = errno;
+    close(dir_fd);
+    if (fd < 0) return Status::FromErrno(err, "open", data_path);
+    if (fstat(fd, &st) != 0) {
+      err = errno;
+      close(fd);
+      return Status::FromErrno(err, "fstat", data_path);
+    }
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status::NotLmdb("'" + data_path + "' is not a regular file, so it cannot be an LMDB data file");
+  }
+  out->reset(new PageReader(fd, std::move(data_path)));
+  (*out)->file_size_ = static_cast<uint64_t>(st.st_size);
+  return Status::Ok();
+}
+
+PageReader::~PageReader() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Status PageReader::ReadFully(uint64_t offset, size_t length, uint8_t* dst, size_t* got) const {
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = pread(fd_, dst + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "pread", data_path_);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  *got = done;
+  return Status::Ok();
+}
+
+Status PageReader::DetectFormat(const uint8_t* head, size_t size) {
+  format_ = nullptr;
+  if (size == 0) return Status::NotLmdb("'" + data_path_ + "' is empty, not an LMDB data file");
+  // 64-bit layouts: the meta follows a 24-byte (v2) or 16-byte (v1) page header. A 32-bit v2 build also has a
+  // 16-byte header (32-bit page number and txnid), so the version tells the two apart; 32-bit v1 has 12 bytes.
+  if (HasU32At(head, size, 24, kMetaMagic)) {
+    if (size < 32) return Status::CorruptEnv("'" + data_path_ + "' is truncated inside meta page 0");
+    uint32_t version = LoadU32(head + 28) & 0xffff;
+    if (version != 2) {
+      return Status::UnsupportedFormat(
+          StringPrintf("LMDB data version %u with a 24-byte page header is not supported (expected 2)", version));
+    }
+    format_ = FormatForVersion(2);
+  } else if (HasU32At(head, size, 16, kMetaMagic)) {
+    if (size < 24) return Status::CorruptEnv("'" + data_path_ + "' is truncated inside meta page 0");
+    uint32_t version = LoadU32(head + 20) & 0xffff;
+    if (version == 2) {
+      return Status::UnsupportedFormat("LMDB data version 2 written by a 32-bit build is not supported");
+    }
+    if (version != 1) {
+      return Status::UnsupportedFormat(
+          StringPrintf("LMDB data version %u with a 16-byte page header is not supported (expected 1)", version));
+    }
+    format_ = FormatForVersion(1);
+  } else if (HasU32At(head, size, 12, kMetaMagic)) {
+    return Status::UnsupportedFormat("LMDB data file written by a 32-bit build is not supported");
+  } else if (HasU32At(head, size, 24, kMetaMagicSwapped) || HasU32At(head, size, 16, kMetaMagicSwapped) ||
+             HasU32At(head, size, 12, kMetaMagicSwapped)) {
+    return Status::UnsupportedFormat("big-endian LMDB data files are not supported");
+  } else {
+    return Status::NotLmdb("'" + data_path_ + "' is not an LMDB data file (no meta page magic)");
+  }
+  if (size < format_->header_size + format_->meta_size) {
+    return Status::CorruptEnv(StringPrintf("data file is %zu bytes, too short to hold meta page 0", size));
+  }
+  uint32_t page_size = LoadU32(head + format_->header_size + 24);
+  if (!IsPowerOfTwo(page_size) || page_size < kMinPageSize || page_size > format_->max_page_size) {
+    return Status::UnsupportedFormat(StringPrintf("page size %u is not a power of two in %u..%u", page_size,
+                                                  kMinPageSize, format_->max_page_size));
+  }
+  page_size_ = page_size;
+  return Status::Ok();
+}
+
+Status PageReader::DecodeMeta(const uint8_t* bytes, uint64_t pgno, Meta* out) const {
+  const PageFormat& format = *format_;
+  if (LoadU64(bytes) != pgno) {
+    return Status::CorruptEnv(StringPrintf("meta page %" PRIu64 " has page number %" PRIu64 " in its header", pgno,
+                                     LoadU64(bytes)));
+  }
+  uint16_t flags = LoadU16(bytes + FlagsOffset(format));
+  if ((flags & kPageMeta) == 0) {
+    return Status::CorruptEnv(StringPrintf("page %" PRIu64 " is not a meta page (flags 0x%x)", pgno, flags));
+  }
+  const uint8_t* meta = bytes + format.header_size;
+  if (LoadU32(meta) != kMetaMagic) {
+    return Status::CorruptEnv(StringPrintf("meta page %" PRIu64 " has no LMDB magic", pgno));
+  }
+  out->version = LoadU32(meta + 4);
+  if ((out->version & 0xffff) != format.data_version) {
+    return Status::CorruptEnv(StringPrintf("meta page %" PRIu64 " has data version %u, page 0 has %u", pgno,
+                                     out->version & 0xffff, format.data_version));
+  }
+  out->map_size = LoadU64(meta + 16);
+  out->free_db = DecodeDbRecord(meta + 24);
+  out->main_db = DecodeDbRecord(meta + 24 + kDbRecordSize);
+  out->last_page = LoadU64(meta + 120);
+  out->txnid = LoadU64(meta + 128);
+  out->boot_id = format.data_version >= 2 ? LoadU64(meta + 136) : 0;
+  if (out->page_size() != page_size_) {
+    return Status::CorruptEnv(StringPrintf("meta page %" PRIu64 " has page size %u, page 0 has %u", pgno,
+                                     out->page_size(), page_size_));
+  }
+  return Status::Ok();
+}
+
+Status PageReader::ValidateCurrentMeta(const Meta& meta) const {
+  if (meta.txnid > kMaxSafeInteger || meta.map_size > kMaxSafeInteger) {
+    return Status::CorruptEnv("current meta has a txnid or map size beyond 2^53");
+  }
+  // The last page must be addressable in 53 bits of bytes and leave room for the two metas.
+  if (meta.last_page < 1 || meta.last_page > kMaxSafeInteger / page_size_) {
+    return Status::CorruptEnv(StringPrintf("current meta has last page %" PRIu64, meta.last_page));
+  }
+  std::string problem = DbRecordProblem(meta.main_db, meta.last_page);
+  if (!problem.empty()) return Status::CorruptEnv("main database record: " + problem);
+  problem = DbRecordProblem(meta.free_db, meta.last_page);
+  if (!problem.empty()) return Status::CorruptEnv("free-list database record: " + problem);
+  return Status::Ok();
+}
+
+Status PageReader::ReadMetas(MetaPair* out) {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "fstat", data_path_);
+  file_size_ = static_cast<uint64_t>(st.st_size);
+
+  uint8_t head[kHeadProbeSize];
+  size_t got = 0;
+  Status status = ReadFully(0, sizeof(head), head, &got);
+  if (!status.ok()) return status;
+  status = DetectFormat(head, got);
+  if (!status.ok()) return status;
+
+  const size_t meta_bytes = format_->header_size + format_->meta_size;
+  uint8_t second[kHeadProbeSize];
+  status = ReadFully(page_size_, meta_bytes, second, &got);
+  if (!status.ok()) return status;
+  if (got < meta_bytes) {
+    return Status::CorruptEnv(StringPrintf("data file is %" PRIu64 " bytes and ends inside meta page 1 (page size %u)",
+                                     file_size_, page_size_));
+  }
+  // Kept before decoding, so that a caller can tell a torn read (bytes changed since) from a persistent defect.
+  out->raw.assign(reinterpret_cast<const char*>(head), meta_bytes);
+  out->raw.append(reinterpret_cast<const char*>(second), meta_bytes);
+  status = DecodeMeta(head, 0, &out->metas[0]);
+  if (!status.ok()) return status;
+  status = DecodeMeta(second, 1, &out->metas[1]);
+  if (!status.ok()) return status;
+  out->current = out->metas[1].txnid > out->metas[0].txnid ? 1 : 0;
+  return ValidateCurrentMeta(out->current_meta());
+}
+
+bool PageReader::MetasChanged(const MetaPair& pair) const {
+  if (pair.raw.empty()) return false;
+  const size_t meta_bytes = pair.raw.size() / 2;
+  std::string now(pair.raw.size(), '\0');
+  uint8_t* dst = reinterpret_cast<uint8_t*>(&now[0]);
+  size_t got0 = 0;
+  size_t got1 = 0;
+  if (!ReadFully(0, meta_bytes, dst, &got0).ok() || !ReadFully(page_size_, meta_bytes, dst + meta_bytes, &got1).ok())
+    return true;
+  return got0 != meta_bytes || got1 != meta_bytes || now != pair.raw;
+}
+
+Status PageReader::ReadPage(uint64_t pgno, const Meta& meta, std::vector<uint8_t>* page) const {
+  if (pgno < 2 || pgno > meta.last_page) {
+    return Status::CorruptEnv(
+        StringPrintf("a tree refers to page %" PRIu64 ", outside the data pages 2..%" PRIu64, pgno, meta.last_page));
+  }
+  page->resize(page_size_);
+  size_t got = 0;
+  Status status = ReadFully(pgno * page_size_, page_size_, page->data(), &got);
+  if (!status.ok()) return status;
+  if (got < page_size_) {
+    return Status::CorruptEnv(StringPrintf("page %" PRIu64 " lies beyond the end of the %" PRIu64
+                                     "-byte data file (truncated?)", pgno, file_size_));
+  }
+  const uint8_t* bytes = page->data();
+  if (LoadU64(bytes) != pgno) {
+    return Status::CorruptEnv(
+        StringPrintf("page %" PRIu64 " has page number %" PRIu64 " in its header", pgno, LoadU64(bytes)));
+  }
+  if (format_->has_page_txnid && LoadU64(bytes + 8) > meta.txnid) {
+    Status newer = Status::CorruptEnv(StringPrintf("page %" PRIu64 " was written by txn %" PRIu64
+                                             ", newer than the snapshot's txn %" PRIu64, pgno, LoadU64(bytes + 8),
+                                             meta.txnid));
+    newer.MarkConcurrent();
+    return newer;
+  }
+  return Status::Ok();
+}
+
+}  // namespace pagevault
