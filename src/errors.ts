@@ -27,6 +27,15 @@ export const ErrorCodes = {
   NOT_A_DOCUMENT_DB: 'PAGEVAULT_ERR_NOT_A_DOCUMENT_DB',
   ABORTED: 'PAGEVAULT_ERR_ABORTED',
   BENCH_PEER_MISSING: 'PAGEVAULT_ERR_BENCH_PEER_MISSING',
+  BACKUP_RUNNING: 'PAGEVAULT_ERR_BACKUP_RUNNING',
+  BACKUP_CORRUPT: 'PAGEVAULT_ERR_BACKUP_CORRUPT',
+  BACKUP_TRUNCATED: 'PAGEVAULT_ERR_BACKUP_TRUNCATED',
+  WRONG_KEY: 'PAGEVAULT_ERR_WRONG_KEY',
+  KEY_REQUIRED: 'PAGEVAULT_ERR_KEY_REQUIRED',
+  CHAIN_BROKEN: 'PAGEVAULT_ERR_CHAIN_BROKEN',
+  CHAIN_MISMATCH: 'PAGEVAULT_ERR_CHAIN_MISMATCH',
+  INCREMENTAL_UNAVAILABLE: 'PAGEVAULT_ERR_INCREMENTAL_UNAVAILABLE',
+  UNSUPPORTED_BACKUP: 'PAGEVAULT_ERR_UNSUPPORTED_BACKUP',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -164,5 +173,68 @@ export class AbortedError extends PagevaultError {
 export class BenchPeerMissingError extends PagevaultError {
   constructor(message: string) {
     super(ErrorCodes.BENCH_PEER_MISSING, message);
+  }
+}
+
+/** BackupRunningError: another backup of the same database holds the lock (a lock left by a dead process is taken over, not reported). */
+export class BackupRunningError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.BACKUP_RUNNING, message);
+  }
+}
+
+/** BackupCorruptError: a backup file failed a checksum, an authentication tag or a structural check (tampered, reordered, damaged). */
+export class BackupCorruptError extends PagevaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.BACKUP_CORRUPT, message, options);
+  }
+}
+
+/** BackupTruncatedError: a backup file ends before its trailer (an interrupted copy or upload). */
+export class BackupTruncatedError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.BACKUP_TRUNCATED, message);
+  }
+}
+
+/** WrongKeyError: the key given does not match the key id recorded in the backup; detected before any output is written. */
+export class WrongKeyError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.WRONG_KEY, message);
+  }
+}
+
+/** KeyRequiredError: the backup is encrypted (or the environment is encrypted by lmdb-js) and no key was given. */
+export class KeyRequiredError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.KEY_REQUIRED, message);
+  }
+}
+
+/** ChainBrokenError: a file the chain manifest lists is missing, or the manifest itself is. */
+export class ChainBrokenError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.CHAIN_BROKEN, message);
+  }
+}
+
+/** ChainMismatchError: a file belongs to another chain or database, or its transaction ids do not follow its predecessor. */
+export class ChainMismatchError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.CHAIN_MISMATCH, message);
+  }
+}
+
+/** IncrementalUnavailableError: an incremental was asked for but cannot be taken (e.g. an lmdb-js-encrypted environment without its key). */
+export class IncrementalUnavailableError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.INCREMENTAL_UNAVAILABLE, message);
+  }
+}
+
+/** UnsupportedBackupError: a backup file of a format version or algorithm this pagevault does not know. */
+export class UnsupportedBackupError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.UNSUPPORTED_BACKUP, message);
   }
 }

@@ -1,0 +1,19 @@
+/**
+ * scenarios: the registry of benchmark scenarios, in the order `--help` lists them.
+ * Add a scenario by writing `bench/scenarios/<name>.ts` exporting `scenario` and
+ * listing it here.
+ */
+import type { Scenario } from '../scenario.js';
+import { scenario as lmdbCopy } from './lmdb-copy.js';
+import { scenario as lmdbCopyCompact } from './lmdb-copy-compact.js';
+import { scenario as naiveJsonExport } from './naive-json-export.js';
+import { scenario as restic } from './restic.js';
+import { scenario as resticRestore } from './restic-restore.js';
+
+/** SCENARIOS: name → scenario. */
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
+  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport].map((s) => [s.name, s as Scenario]),
+);
+
+/** DEFAULT_BASELINE: the floor every table is compared against when it is listed. */
+export const DEFAULT_BASELINE = 'lmdb-copy';
