@@ -27,9 +27,17 @@ export function validateIndexDefinition(def: IndexDefinition): IndexDefinition {
   return { name: def.name, collection: def.collection, fields: [...def.fields], unique: def.unique === true };
 }
 
+// Split field paths once: readPath runs for every index of every written document.
+const pathParts = new Map<string, string[]>();
+
 function readPath(body: unknown, path: string): unknown {
+  let parts = pathParts.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    if (pathParts.size < 10_000) pathParts.set(path, parts);
+  }
   let cur: unknown = body;
-  for (const part of path.split('.')) {
+  for (const part of parts) {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }

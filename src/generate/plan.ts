@@ -101,8 +101,11 @@ export function* planBatches(profile: Profile, total: number, batchSize: number)
   let etag = 1;
   for (const ci of collectionOrder(profile)) {
     const n = counts[profile.collections[ci].name];
-    for (let from = 0; from < n; from += batchSize) {
-      const numbers = new Uint32Array(Math.min(batchSize, n - from));
+    for (let from = 0, size = 0; from < n; from += size) {
+      // Ramp up (256, 512, 1024, …): the writer starts on the first small batch while
+      // the workers encode the next ones, instead of waiting for a full-size batch.
+      size = Math.min(batchSize, 256 << Math.min(seq, 8), n - from);
+      const numbers = new Uint32Array(size);
       lexicographicNumbers(n, from, numbers);
       yield { seq: seq++, collectionIx: ci, numbers, firstEtag: etag };
       etag += numbers.length;
