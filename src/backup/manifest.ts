@@ -1,0 +1,94 @@
+/**
+ * manifest: the chain manifest, `manifest.json` in each chain folder. It lists every file
+ * of the chain in order with the transaction ids it covers, its size and hash, so restore
+ * and verify never guess from file names. It is rewritten (atomically, by the sink) after
+ * each file completes; a file that is not in the manifest is not part of the chain.
+ *
+ * Layout (version 1):
+ * {
+ *   "format": "pagevault-chain", "version": 1,
+ *   "chainId": uuid, "type": "snapshot",
+ *   "database": { "name", "path", "dev", "ino", "documentDbId"? },
+ *   "pageSize", "lmdbFormat": { "dataVersion", "pageHeaderSize" },
+ *   "encrypted": bool, "keyId": hex | null, "compression": "zstd" | "gzip" | "none",
+ *   "created": ISO time,
+ *   "files": [ { "name", "kind", "seq", "baseTxnId", "txnId", "lastPage", "size", "sha256",
+ *                "created", "pages", "plaintextBytes" } ]
+ * }
+ */
+import { ChainBrokenError, ChainMismatchError, UnsupportedBackupError } from '../errors.js';
+import type { BackupType, FileKind } from './naming.js';
+
+/** ManifestFile: one file of a chain. */
+export interface ManifestFile {
+  name: string;
+  kind: FileKind;
+  /** 0 for the full, then 1, 2, … */
+  seq: number;
+  /** Transaction the file is relative to (0 for a full). */
+  baseTxnId: number;
+  /** Transaction id of the snapshot the file brings the database to. */
+  txnId: number;
+  lastPage: number;
+  size: number;
+  sha256: string;
+  created: string;
+  pages: number;
+  plaintextBytes: number;
+}
+
+/** DatabaseIdentity: what ties a chain to one environment (replacing the file changes dev/ino). */
+export interface DatabaseIdentity {
+  name: string;
+  path: string;
+  dev: number;
+  ino: number;
+  documentDbId?: string;
+}
+
+/** ChainManifest: see the layout above. */
+export interface ChainManifest {
+  format: 'pagevault-chain';
+  version: 1;
+  chainId: string;
+  type: BackupType;
+  database: DatabaseIdentity;
+  pageSize: number;
+  lmdbFormat: { dataVersion: number; pageHeaderSize: number };
+  encrypted: boolean;
+  keyId: string | null;
+  compression: string;
+  created: string;
+  files: ManifestFile[];
+}
+
+/** parseManifest: validate a manifest's JSON text; throws ChainBrokenError / UnsupportedBackupError. */
+export function parseManifest(text: string, where: string): ChainManifest {
+  let m: ChainManifest;
+  try {
+    m = JSON.parse(text) as ChainManifest;
+  } catch (err) {
+    throw new ChainBrokenError(`${where}: manifest is not valid JSON (${(err as Error).message})`);
+  }
+  if (m?.format !== 'pagevault-chain') throw new ChainBrokenError(`${where}: not a pagevault chain manifest`);
+  if (m.version !== 1) throw new UnsupportedBackupError(`${where}: chain manifest version ${String(m.version)} is not supported (this pagevault reads 1)`);
+  if (!Array.isArray(m.files)) throw new ChainBrokenError(`${where}: manifest has no file list`);
+  checkChainOrder(m, where);
+  return m;
+}
+
+/** checkChainOrder: files must be one full then incrementals, each based on its predecessor's txn. */
+export function checkChainOrder(m: ChainManifest, where: string): void {
+  m.files.forEach((f, i) => {
+    if (f.seq !== i) throw new ChainMismatchError(`${where}: file ${f.name} has sequence ${f.seq}, expected ${i}`);
+    if (i === 0 ? !f.kind.startsWith('full-') : !f.kind.startsWith('incremental-')) throw new ChainMismatchError(`${where}: file ${f.name} (${f.kind}) cannot be number ${i} of a chain`);
+    if (i > 0 && f.baseTxnId !== m.files[i - 1].txnId) {
+      throw new ChainMismatchError(`${where}: file ${f.name} is based on txn ${f.baseTxnId}, but its predecessor ends at txn ${m.files[i - 1].txnId}`);
+    }
+  });
+}
+
+/** serializeManifest: stable, readable JSON. */
+export function serializeManifest(m: ChainManifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}

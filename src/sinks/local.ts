@@ -1,0 +1,128 @@
+/**
+ * local: the `file://` sink, a folder on any filesystem the machine can reach.
+ *
+ * A put writes `<key>.in-progress`, fsyncs it, renames it to `<key>` and fsyncs the
+ * folder, so a crash at any moment leaves either no file or a complete one under the final
+ * name; `*.in-progress` files are never listed and are removed when a put fails.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DestinationNotEmptyError, IoError, NotFoundError } from '../errors.js';
+import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
+
+const IN_PROGRESS = '.in-progress';
+
+/** LocalSink: see the module comment. `root` is created on first put. */
+export class LocalSink implements Sink {
+  readonly name: string;
+  readonly root: string;
+  readonly properties: SinkProperties = { atomicPut: true, rangeReads: true };
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.name = `file://${this.root}`;
+  }
+
+  #path(key: string): string {
+    return join(this.root, ...checkKey(key).split('/'));
+  }
+
+  async put(key: string, body: Readable, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<PutResult> {
+    const final = this.#path(key);
+    const temp = `${final}${IN_PROGRESS}`;
+    await mkdir(dirname(final), { recursive: true });
+    if (!options.overwrite && (await exists(final))) throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
+    let size = 0;
+    try {
+      const out = createWriteStream(temp, { flags: 'w', mode: 0o644 });
+      body.on('data', (c: Buffer) => (size += c.length));
+      await pipeline(body, out, { signal: options.signal });
+      await fsyncPath(temp);
+      if (options.overwrite) await rename(temp, final);
+      else {
+        // link() fails if `final` appeared meanwhile: never replace a file another writer put.
+        await link(temp, final);
+        await unlink(temp);
+      }
+      await fsyncPath(dirname(final));
+    } catch (err) {
+      await rm(temp, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
+      throw wrapIo(err, `writing ${final}`);
+    }
+    return { key, size };
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const path = this.#path(key);
+    await this.stat(key);
+    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const path = this.#path(key);
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw new NotFoundError(`${path} is not a file`);
+      return { key, size: s.size, modified: s.mtime };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new NotFoundError(`no object ${key} in ${this.name}`, { cause: err });
+      throw wrapIo(err, `stat ${path}`);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw wrapIo(err, `listing ${this.root}`);
+    }
+    for (const e of entries) {
+      if (!e.isFile() || e.name.endsWith(IN_PROGRESS)) continue;
+      const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+      const key = relative(this.root, full).split(sep).join('/');
+      if (!key.startsWith(prefix)) continue;
+      const s = await stat(full).catch(() => undefined);
+      if (s) yield { key, size: s.size, modified: s.mtime };
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.#path(key), { force: true });
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** fsyncPath: fsync a file or a directory (a rename is durable only once its folder is). */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** wrapIo: an errno error from the OS becomes an IoError (cause kept); pagevault and abort errors pass through. */
+function wrapIo(err: unknown, what: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof Error && typeof code === 'string' && !code.startsWith('PAGEVAULT_') && code !== 'ABORT_ERR') {
+    return new IoError(`${what}: ${err.message}`, { cause: err });
+  }
+  return err;
+}
