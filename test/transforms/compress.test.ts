@@ -1,0 +1,101 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../src/errors.js';
+import { closeCodecPool, CodecDataError, CodecPool, codecPool } from '../../src/transforms/codec-pool.js';
+import { compressChunk, compressionCodecs, decompressChunk, resolveCompression } from '../../src/transforms/compress.js';
+import { cipherSuites } from '../../src/transforms/encrypt.js';
+import { Registry } from '../../src/transforms/registry.js';
+import { randomData, testData } from '../format/helpers.js';
+
+afterAll(async () => {
+  await closeCodecPool();
+});
+
+describe('registries', () => {
+  it('codecs and ciphers are registered by name and stable header id', () => {
+    expect(['none', 'zstd', 'gzip'].map((n) => compressionCodecs.byName(n)?.id)).toEqual([0, 1, 2]);
+    expect(compressionCodecs.byId(1)?.name).toBe('zstd');
+    expect(['none', 'aes-256-gcm'].map((n) => cipherSuites.byName(n)?.id)).toEqual([0, 1]);
+    expect(compressionCodecs.byId(99)).toBeUndefined();
+  });
+
+  it('a duplicate id or name throws at registration', () => {
+    const registry = new Registry<{ id: number; name: string }>('test');
+    registry.register({ id: 1, name: 'a' });
+    expect(() => registry.register({ id: 1, name: 'b' })).toThrow(/id 1 registered twice/);
+    expect(() => registry.register({ id: 2, name: 'a' })).toThrow(/a registered twice/);
+    expect(() => registry.register({ id: 256, name: 'c' })).toThrow(/not an integer in \[0, 255\]/);
+    expect(() => compressionCodecs.register({ ...compressionCodecs.byName('zstd')!, name: 'zstd2' as never })).toThrow(/registered twice/);
+  });
+
+  it('resolveCompression: defaults zstd 3 and gzip 6; bad names and levels are INVALID_ARGUMENT', () => {
+    expect(resolveCompression('zstd').level).toBe(3);
+    expect(resolveCompression('gzip').level).toBe(6);
+    expect(resolveCompression('none').level).toBe(0);
+    expect(() => resolveCompression('brotli')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => resolveCompression('zstd', 0)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => resolveCompression('zstd', 2.5)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => resolveCompression('gzip', 10)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+  });
+});
+
+describe('compression in the codec pool', () => {
+  it('zstd and gzip round-trip at several levels, and compress realistic data', async () => {
+    const input = testData(1024 * 1024, 3);
+    for (const [name, levels] of [['zstd', [1, 3, 9, 19]], ['gzip', [1, 6, 9]]] as const) {
+      for (const level of levels) {
+        const codec = compressionCodecs.byName(name)!;
+        const { output } = await compressChunk(codec, level, input);
+        expect(output.length).toBeLessThan(input.length * 0.8);
+        const back = await decompressChunk(codec, output, input.length);
+        expect(back.output.equals(input)).toBe(true);
+      }
+    }
+  });
+
+  it('many concurrent jobs each get their own result, and transferred inputs come back intact', async () => {
+    const codec = compressionCodecs.byName('zstd')!;
+    const inputs = Array.from({ length: 24 }, (_, i) => testData(64 * 1024 + i * 1000, i + 1));
+    const expected = inputs.map((b) => Buffer.from(b));
+    const jobs = inputs.map((input, i) => {
+      // Even inputs own their ArrayBuffer (transferred and handed back); odd ones are views (copied).
+      const own = i % 2 === 0 ? Buffer.alloc(input.length) : Buffer.alloc(input.length + 10).subarray(5, 5 + input.length);
+      input.copy(own);
+      return compressChunk(codec, 3, own, { transfer: true });
+    });
+    const results = await Promise.all(jobs);
+    const back = await Promise.all(results.map((r, i) => decompressChunk(codec, r.output, expected[i].length)));
+    back.forEach((b, i) => expect(b.output.equals(expected[i])).toBe(true));
+    for (const [i, r] of results.entries()) {
+      if (i % 2 === 0) expect(r.input?.equals(expected[i])).toBe(true);
+      else expect(r.input).toBeNull();
+    }
+  });
+
+  it('refuses to decompress more than maxOutput (bombs) and malformed input, with CodecDataError', async () => {
+    const zstd = compressionCodecs.byName('zstd')!;
+    const gzip = compressionCodecs.byName('gzip')!;
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    const z = (await compressChunk(zstd, 3, zeros)).output;
+    await expect(decompressChunk(zstd, z, 64 * 1024)).rejects.toBeInstanceOf(CodecDataError);
+    await expect(decompressChunk(gzip, gzipSync(zeros), 64 * 1024)).rejects.toBeInstanceOf(CodecDataError);
+    await expect(decompressChunk(zstd, randomData(1000), 1 << 20)).rejects.toBeInstanceOf(CodecDataError);
+    await expect(decompressChunk(zstd, Buffer.concat([z, Buffer.from([1, 2, 3])]), zeros.length)).rejects.toBeInstanceOf(CodecDataError);
+    await expect(decompressChunk(gzip, randomData(1000), 1 << 20)).rejects.toBeInstanceOf(CodecDataError);
+    // The pool still works afterwards.
+    const ok = await decompressChunk(zstd, z, zeros.length);
+    expect(ok.output.length).toBe(zeros.length);
+  });
+
+  it('a closed pool rejects new jobs; the shared pool is recreated on demand', async () => {
+    const pool = new CodecPool(1);
+    const codec = compressionCodecs.byName('gzip')!;
+    const input = testData(10_000);
+    const { output } = await pool.run({ op: 'compress', codec: codec.id, level: 6, maxOutput: 0, input, transfer: false });
+    expect(output.length).toBeGreaterThan(0);
+    await pool.close();
+    await expect(pool.run({ op: 'compress', codec: codec.id, level: 6, maxOutput: 0, input, transfer: false })).rejects.toThrow(/closed/);
+    await closeCodecPool();
+    expect(codecPool().size).toBeGreaterThanOrEqual(1);
+  });
+});
