@@ -1,13 +1,19 @@
 // addon.cc: module entry point of pagevault_native. Exports:
 //   envInfo(path: string): Promise<RawEnvInfo>   (env_info_worker.h)
 //   formats: [{ dataVersion, pageHeaderSize, pageBase, maxPageSize, description }]  the layouts the reader knows
+//   tryLockFile(path): number | null, unlockFile(fd)  exclusive flock(2) locks (file_lock.h)
+//   readMetaPages(path), openSnapshot(path, metaPages, txnId, baseTxnId)  page snapshots (snapshot_handle.h)
 // Loaded only by src/native/binding.ts, which declares these types. The addon links no LMDB and keeps no global
-// state, so it is safe to load in several worker threads at once.
+// state (per-load state lives in AddonData, napi instance data), so it is safe to load in several worker threads
+// at once.
 
 #include <napi.h>
 
+#include "addon_data.h"
 #include "env_info_worker.h"
+#include "file_lock.h"
 #include "format.h"
+#include "snapshot_handle.h"
 
 namespace pagevault {
 
@@ -30,8 +36,12 @@ Napi::Array FormatsToJs(Napi::Env env) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());  // deleted by Node when this environment is torn down
   exports.Set("envInfo", Napi::Function::New(env, JsEnvInfo, "envInfo"));
   exports.Set("formats", FormatsToJs(env));
+  exports.Set("tryLockFile", Napi::Function::New(env, JsTryLockFile, "tryLockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, JsUnlockFile, "unlockFile"));
+  SnapshotHandle::Init(env, exports);
   return exports;
 }
 

@@ -56,6 +56,10 @@ const char* ErrorCodeFor(ErrorKind kind) {
       return "PAGEVAULT_ERR_CORRUPT_ENV";
     case ErrorKind::kIo:
       return "PAGEVAULT_ERR_IO";
+    case ErrorKind::kIncrementalUnavailable:
+      return "PAGEVAULT_ERR_INCREMENTAL_UNAVAILABLE";
+    case ErrorKind::kAborted:
+      return "PAGEVAULT_ERR_ABORTED";
   }
   return "PAGEVAULT_ERR_IO";
 }

@@ -22,6 +22,8 @@ enum class ErrorKind {
   kUnsupportedFormat,  // PAGEVAULT_ERR_UNSUPPORTED_FORMAT: unknown version, 32-bit or big-endian, bad page size
   kCorruptEnv,         // PAGEVAULT_ERR_CORRUPT_ENV: a structural check failed
   kIo,                 // PAGEVAULT_ERR_IO: any other errno
+  kIncrementalUnavailable,  // PAGEVAULT_ERR_INCREMENTAL_UNAVAILABLE: no page txnids (data v1) or encrypted pages
+  kAborted,            // PAGEVAULT_ERR_ABORTED: the work was cancelled (handle closed, env teardown)
 };
 
 // Status: success, or one failure with a human message. Copyable, no JS handles: safe to build off the JS thread.
@@ -35,6 +37,10 @@ class Status {
     return Status(ErrorKind::kUnsupportedFormat, std::move(message));
   }
   static Status CorruptEnv(std::string message) { return Status(ErrorKind::kCorruptEnv, std::move(message)); }
+  static Status IncrementalUnavailable(std::string message) {
+    return Status(ErrorKind::kIncrementalUnavailable, std::move(message));
+  }
+  static Status Aborted(std::string message) { return Status(ErrorKind::kAborted, std::move(message)); }
   // FromErrno: ENOENT and ENOTDIR become kNotFound, everything else kIo; the message names the call and path.
   static Status FromErrno(int err, const char* syscall, const std::string& path);
 
@@ -42,6 +48,12 @@ class Status {
   // the caller may retry the read from fresh meta pages.
   Status& MarkConcurrent() {
     concurrent_ = true;
+    return *this;
+  }
+
+  // AddContext: prefixes the message with `context` and ": " (which tree, which database), keeping everything else.
+  Status& AddContext(const std::string& context) {
+    message_ = context + ": " + message_;
     return *this;
   }
 

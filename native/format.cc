@@ -2,6 +2,10 @@
 
 #include "format.h"
 
+#include <cinttypes>
+
+#include "text.h"
+
 namespace pagevault {
 
 namespace {
@@ -38,6 +42,20 @@ DbRecord DecodeDbRecord(const uint8_t* p) {
   record.entries = LoadU64(p + 32);
   record.root = LoadU64(p + 40);
   return record;
+}
+
+std::string DbRecordProblem(const DbRecord& record, uint64_t last_page) {
+  if (record.root != kInvalidPage && (record.root < 2 || record.root > last_page)) {
+    return StringPrintf("root page %" PRIu64 " outside 2..%" PRIu64, record.root, last_page);
+  }
+  if (record.depth > kMaxTreeDepth) return StringPrintf("depth %u exceeds %u", record.depth, kMaxTreeDepth);
+  if (record.root == kInvalidPage && record.depth != 0) return StringPrintf("empty tree with depth %u", record.depth);
+  if (record.root != kInvalidPage && record.depth == 0) return "non-empty tree with depth 0";
+  if (record.branch_pages > kMaxSafeInteger || record.leaf_pages > kMaxSafeInteger ||
+      record.overflow_pages > kMaxSafeInteger || record.entries > kMaxSafeInteger) {
+    return "page or entry count beyond 2^53";
+  }
+  return "";
 }
 
 }  // namespace pagevault

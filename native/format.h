@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace pagevault {
 
@@ -43,6 +44,11 @@ constexpr uint16_t kPageMeta = 0x08;
 constexpr uint16_t kPageLeaf2 = 0x20;
 constexpr uint16_t kPageSubPage = 0x40;
 
+// MDB_db md_flags bits the snapshot walk needs (lmdb.h): DUPSORT trees keep duplicates in sub-pages or sub-databases,
+// DUPFIXED sub-databases use LEAF2 leaves (keys packed without node headers).
+constexpr uint16_t kDbDupSort = 0x04;
+constexpr uint16_t kDbDupFixed = 0x10;
+
 constexpr uint16_t kNodeBigData = 0x01;
 constexpr uint16_t kNodeSubData = 0x02;
 constexpr uint16_t kNodeDupData = 0x04;
@@ -50,6 +56,18 @@ constexpr size_t kNodeHeaderSize = 8;
 
 // Env flag kept in the free-list record's md_flags by lmdb-js's LMDB when pages are encrypted (lmdb.h MDB_ENCRYPT).
 constexpr uint32_t kEnvFlagEncrypted = 0x2000;
+// Env flag lmdb-js's LMDB sets on a meta committed with overlappingSync and not yet flushed (lmdb.h
+// MDB_OVERLAPPINGSYNC). A meta carrying it may be passed over at open time (LMDB-INTERNALS.md §1.2, §4.3).
+constexpr uint32_t kEnvFlagUnflushed = 0x1000;
+
+// Offsets inside the meta record (after the page header) and inside an MDB_db record; see the table above.
+constexpr size_t kMetaMapSizeOffset = 16;
+constexpr size_t kMetaFreeDbOffset = 24;
+constexpr size_t kMetaMainDbOffset = 72;
+constexpr size_t kMetaLastPageOffset = 120;
+constexpr size_t kMetaTxnidOffset = 128;
+constexpr size_t kMetaBootIdOffset = 136;  // v2 only
+constexpr size_t kDbRecordFlagsOffset = 4;
 
 constexpr uint64_t kInvalidPage = ~uint64_t{0};
 constexpr size_t kDbRecordSize = 48;
@@ -70,6 +88,13 @@ struct PageFormat {
   bool has_page_txnid = false;    // v2 pages carry mp_txnid at offset 8
   const char* description = "";
 };
+
+// Page header field offsets, the same in both layouts relative to the end of the header: flags, then mp_lower and
+// mp_upper (on an overflow page, mp_pages overlays lower/upper).
+inline size_t PageFlagsOffset(const PageFormat& format) { return format.header_size - 6; }
+inline size_t PageLowerOffset(const PageFormat& format) { return format.header_size - 4; }
+inline size_t PageUpperOffset(const PageFormat& format) { return format.header_size - 2; }
+inline size_t OverflowPagesOffset(const PageFormat& format) { return format.header_size - 4; }
 
 // FormatForVersion: the layout of a 64-bit little-endian file of `data_version`, or nullptr when unknown.
 const PageFormat* FormatForVersion(uint32_t data_version);
@@ -111,6 +136,11 @@ inline uint64_t LoadU64(const uint8_t* p) {
 
 // DecodeDbRecord: decodes the 48 bytes at `p` (caller guarantees they are in bounds).
 DbRecord DecodeDbRecord(const uint8_t* p);
+
+// DbRecordProblem: an empty string when `record` is plausible for a snapshot whose last page is `last_page` (root
+// in 2..last_page or empty, depth within kMaxTreeDepth and consistent with the root, counters below 2^53), else a
+// short description of what is wrong.
+std::string DbRecordProblem(const DbRecord& record, uint64_t last_page);
 
 }  // namespace pagevault
 

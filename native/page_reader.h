@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "errors.h"
@@ -25,6 +26,14 @@ struct MetaPair {
   int current = 0;
   std::string raw;  // the bytes both metas were decoded from, to detect a concurrent commit (MetasChanged)
   const Meta& current_meta() const { return metas[current]; }
+};
+
+// MetaPages: pages 0 and 1 decoded from bytes (PageReader::DecodeMetaPages): the layout, the page size and both
+// metas, neither validated beyond decoding.
+struct MetaPages {
+  const PageFormat* format = nullptr;
+  uint32_t page_size = 0;
+  Meta metas[2];
 };
 
 // PageReader: owns one read-only file descriptor of a data file; closes it on destruction.
@@ -45,6 +54,26 @@ class PageReader {
   // read, even when decoding them then fails.
   Status ReadMetas(MetaPair* out);
 
+  // ReadMetaPages: ReadMetas, then the complete bytes of pages 0 and 1 into `*pages` (2 x page size), checked to
+  // hold the same header and meta bytes as `out->raw`: a commit landing between the reads gives kCorruptEnv marked
+  // concurrent (retry). Bytes outside the two meta records (lmdb-js's flushed meta at page 0 + page size / 2, which
+  // its sync thread rewrites at any time) are copied as they are and not compared.
+  Status ReadMetaPages(MetaPair* out, std::string* pages);
+
+  // DecodeMetaPages: decodes pages 0 and 1 from `pages` (exactly 2 x page size bytes, as ReadMetaPages returns
+  // them) without any I/O: detects the layout, decodes both metas and checks they agree on it. `label` names the
+  // file in messages. Neither meta is validated beyond decoding; call ValidateMeta on the one you use.
+  static Status DecodeMetaPages(const uint8_t* pages, size_t size, const std::string& label, MetaPages* out);
+
+  // ValidateMeta: kCorruptEnv unless `meta` is usable as a snapshot's meta: txnid, map size and last page below 2^53
+  // (in bytes for the last page), and plausible main and free-list records (DbRecordProblem).
+  static Status ValidateMeta(const Meta& meta, uint32_t page_size);
+
+  // AdoptFormat: makes this reader use `format` and `page_size` (decoded from meta bytes read earlier, e.g. under
+  // lmdb-js's write lock) instead of the metas now on disk, after checking that the file's page 0 still has that
+  // layout; refreshes file_size(). The metas on disk may be newer than the snapshot being read: that is expected.
+  Status AdoptFormat(const PageFormat* format, uint32_t page_size);
+
   // MetasChanged: true when the meta bytes on disk differ from a non-empty `pair.raw` (a commit landed since
   // ReadMetas), or when they cannot be read again. False when `pair.raw` is empty (the metas were never read).
   bool MetasChanged(const MetaPair& pair) const;
@@ -54,7 +83,20 @@ class PageReader {
   // equals `pgno`, and (v2) that the page's txnid is not newer than the meta's (that failure is MarkConcurrent).
   Status ReadPage(uint64_t pgno, const Meta& meta, std::vector<uint8_t>* page) const;
 
-  // Only valid after a successful ReadMetas.
+  // ReadPageHeader: ReadPage's checks, reading only the page header (format().header_size bytes) into `header`.
+  Status ReadPageHeader(uint64_t pgno, const Meta& meta, uint8_t* header) const;
+
+  // ReadPages: reads pages first .. first + count - 1 into `dst` (count x page size bytes) as raw bytes, without
+  // header checks (overflow continuation pages and encrypted pages have no readable header). kCorruptEnv when the
+  // range leaves 2..meta.last_page or the file ends inside it. One pread loop: call it with long runs.
+  Status ReadPages(uint64_t first, uint64_t count, const Meta& meta, uint8_t* dst) const;
+
+  // Prefetch: asks the kernel to start reading `runs` (page ranges) in the background (posix_fadvise WILLNEED), so
+  // that the reads that follow find them cached; lets a tree walk keep many reads in flight on a cold cache.
+  // Advisory only: errors are ignored.
+  void Prefetch(const std::vector<std::pair<uint64_t, uint64_t>>& runs) const;
+
+  // Only valid after a successful ReadMetas or AdoptFormat.
   const PageFormat& format() const { return *format_; }
   uint32_t page_size() const { return page_size_; }
 
@@ -66,9 +108,8 @@ class PageReader {
 
   // ReadFully: reads up to `length` bytes at `offset`, retrying EINTR and short reads; `*got` < length means EOF.
   Status ReadFully(uint64_t offset, size_t length, uint8_t* dst, size_t* got) const;
-  Status DetectFormat(const uint8_t* head, size_t size);
-  Status DecodeMeta(const uint8_t* bytes, uint64_t pgno, Meta* out) const;
-  Status ValidateCurrentMeta(const Meta& meta) const;
+  // CheckHeader: the page-number and txnid checks of ReadPage on a header already read.
+  Status CheckHeader(uint64_t pgno, const Meta& meta, const uint8_t* header) const;
 
   int fd_ = -1;
   std::string data_path_;

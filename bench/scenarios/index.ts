@@ -9,10 +9,13 @@ import { scenario as lmdbCopyCompact } from './lmdb-copy-compact.js';
 import { scenario as naiveJsonExport } from './naive-json-export.js';
 import { scenario as restic } from './restic.js';
 import { scenario as resticRestore } from './restic-restore.js';
+import { plain as snapshotFullPlain, scenario as snapshotFull } from './snapshot-full.js';
+import { scenario as snapshotIncremental } from './snapshot-incremental.js';
+import { scenario as snapshotRestore } from './snapshot-restore.js';
 
 /** SCENARIOS: name → scenario. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
-  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport].map((s) => [s.name, s as Scenario]),
+  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore].map((s) => [s.name, s as Scenario]),
 );
 
 /** DEFAULT_BASELINE: the floor every table is compared against when it is listed. */

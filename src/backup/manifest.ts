@@ -10,13 +10,15 @@
  *   "chainId": uuid, "type": "snapshot",
  *   "database": { "name", "path", "dev", "ino", "documentDbId"? },
  *   "pageSize", "lmdbFormat": { "dataVersion", "pageHeaderSize" },
- *   "encrypted": bool, "keyId": hex | null, "compression": "zstd" | "gzip" | "none",
+ *   "encrypted": bool, "keyId": hex | null, "kdf": scrypt params | null,
+ *   "compression": "zstd" | "gzip" | "none",
  *   "created": ISO time,
  *   "files": [ { "name", "kind", "seq", "baseTxnId", "txnId", "lastPage", "size", "sha256",
  *                "created", "pages", "plaintextBytes" } ]
  * }
  */
 import { ChainBrokenError, ChainMismatchError, UnsupportedBackupError } from '../errors.js';
+import type { KdfParams } from '../keys/index.js';
 import type { BackupType, FileKind } from './naming.js';
 
 /** ManifestFile: one file of a chain. */
@@ -57,6 +59,8 @@ export interface ChainManifest {
   lmdbFormat: { dataVersion: number; pageHeaderSize: number };
   encrypted: boolean;
   keyId: string | null;
+  /** For a passphrase key: the scrypt parameters and salt, so later files of the chain derive the same key. */
+  kdf?: KdfParams | null;
   compression: string;
   created: string;
   files: ManifestFile[];

@@ -8,17 +8,21 @@ import { readFileSync } from 'node:fs';
 import { ErrorCodes, ExitCodes, isPagevaultError } from '../errors.js';
 import { formatHelp, parseCommand, UsageError, type CommandSpec, type ParsedOptions } from './args.js';
 import type { Io } from './io.js';
+import * as backup from './commands/backup.js';
 import * as demo from './commands/demo.js';
 import * as generate from './commands/generate.js';
 import * as info from './commands/info.js';
+import * as key from './commands/key.js';
 import * as load from './commands/load.js';
+import * as restore from './commands/restore.js';
+import * as verify from './commands/verify.js';
 
 interface Command {
   spec: CommandSpec;
-  run(options: ParsedOptions, io: Io): Promise<number>;
+  run(options: ParsedOptions, io: Io, positionals?: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { info, generate, load, demo };
+const COMMANDS: Record<string, Command> = { backup, restore, verify, key, info, generate, load, demo };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -88,12 +92,13 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { options, help } = parseCommand(command.spec, rest);
+    const { options, help, positionals } = parseCommand(command.spec, rest);
     if (help) {
       process.stdout.write(`${formatHelp(command.spec)}\n`);
       return ExitCodes.OK;
     }
-    const code = await command.run(options, makeIo(controller.signal));
+    if (positionals.length > 0 && command.run.length < 3) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    const code = await command.run(options, makeIo(controller.signal), positionals);
     return controller.signal.aborted ? 130 : code;
   } catch (err) {
     if (err instanceof UsageError) {

@@ -22,8 +22,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
+  AbortedError,
   CorruptEnvError,
   ErrorCodes,
+  IncrementalUnavailableError,
   IoError,
   NativeLoadError,
   NotFoundError,
@@ -77,6 +79,84 @@ export interface NativeFormat {
   readonly description: string;
 }
 
+/** RawMetaSlot: one meta page as readMetaPages decoded it. Only the current slot's values are validated (< 2^53). */
+export interface RawMetaSlot {
+  txnId: number;
+  lastPage: number;
+  envFlags: number;
+  mapSize: number;
+}
+
+/** RawMetaPages: what the addon's `readMetaPages` returns (native/snapshot_handle.cc). */
+export interface RawMetaPages {
+  /** The data file read: `<dir>/data.mdb`, or the path itself for a noSubdir environment. */
+  dataPath: string;
+  pageSize: number;
+  dataVersion: number;
+  pageHeaderSize: number;
+  /** The slot with the larger txnid. */
+  currentSlot: number;
+  /** mm_flags of the current meta has 0x2000. */
+  encrypted: boolean;
+  metas: [RawMetaSlot, RawMetaSlot];
+  /** Pages 0 and 1 byte for byte (2 x pageSize), as read. */
+  pages: Buffer;
+}
+
+/**
+ * RawSnapshotStats: the counters of a native snapshot handle, as of its last finished call. Walk counters are
+ * final after `collect()`; shipping counters grow with each batch.
+ */
+export interface RawSnapshotStats {
+  /** Pages the tree walk read: whole (parsed) or header only (see headerProbes). */
+  pagesVisited: number;
+  /** Of those, pages read as a header only: unchanged subtree roots (incremental) and overflow first pages. */
+  headerProbes: number;
+  /** Incremental: pages read and found unchanged since the base (their subtrees were skipped). */
+  subtreesPruned: number;
+  /** Incremental: overflow runs skipped by their reference's txnid, without a read. */
+  overflowRunsSkipped: number;
+  /** Trees entered: free list, main, named databases, dupSort sub-databases. */
+  databases: number;
+  /** Full walks of data version 2: big-value references whose txnid differs from their run's header (expected 0). */
+  overflowRefMismatches: number;
+  pagesToShip: number;
+  runs: number;
+  bytesToShip: number;
+  pagesShipped: number;
+  bytesShipped: number;
+  batches: number;
+}
+
+/** RawPageBatch: one batch of pages: `runs` holds [firstPgno, count] pairs, `data` their pages concatenated. */
+export interface RawPageBatch {
+  runs: Float64Array;
+  data: Buffer;
+}
+
+/**
+ * NativeSnapshotHandle: the addon's SnapshotHandle (native/snapshot_handle.h). At most one `collect`/`nextBatch`
+ * may be pending; starting another throws. `close()` is idempotent and makes a running call stop soon (it then
+ * rejects with PAGEVAULT_ERR_ABORTED, or settles normally if it had finished).
+ */
+export interface NativeSnapshotHandle {
+  readonly txnId: number;
+  readonly baseTxnId: number;
+  readonly pageSize: number;
+  readonly lastPage: number;
+  readonly dataVersion: number;
+  readonly pageHeaderSize: number;
+  readonly encrypted: boolean;
+  /** The normalized meta pages 0 and 1 of the snapshot (2 x pageSize). */
+  readonly metaPages: Buffer;
+  /** collect: decides which pages to ship (tree walk) on the libuv pool; once, before nextBatch. */
+  collect(): Promise<RawSnapshotStats>;
+  /** nextBatch: the next pages, at most max(1, floor(maxBytes / pageSize)) of them; null at the end. */
+  nextBatch(maxBytes: number): Promise<RawPageBatch | null>;
+  stats(): RawSnapshotStats;
+  close(): void;
+}
+
 /** NativeBinding: the exports of `pagevault_native.node`, exactly as the addon defines them in native/addon.cc. */
 export interface NativeBinding {
   /**
@@ -87,6 +167,26 @@ export interface NativeBinding {
   envInfo(path: string): Promise<RawEnvInfo>;
   /** formats: the layouts the reader understands, in data version order. Frozen. */
   readonly formats: readonly NativeFormat[];
+  /**
+   * readMetaPages: SYNCHRONOUS: preads pages 0 and 1 of the data file at `path` (at most 128 KiB, on the JS thread
+   * on purpose: it is called under lmdb-js's write lock, which must be released quickly). Throws a TypeError for a
+   * bad path, else the native error object.
+   */
+  readMetaPages(path: string): RawMetaPages;
+  /**
+   * openSnapshot: SYNCHRONOUS, no I/O: checks that slot `txnId & 1` of `metaPages` (readMetaPages' `pages`) holds
+   * `txnId`, and returns a handle for a full (`baseTxnId` 0) or incremental snapshot. Throws a TypeError/RangeError
+   * for bad arguments, else the native error object (CORRUPT_ENV, INCREMENTAL_UNAVAILABLE, ...).
+   */
+  openSnapshot(path: string, metaPages: Buffer, txnId: number, baseTxnId: number): NativeSnapshotHandle;
+  /**
+   * tryLockFile: SYNCHRONOUS (open + non-blocking flock): opens (creating) `path` and takes an exclusive flock;
+   * returns the descriptor, or null when another open file description holds it. Throws an Error with `errno`,
+   * `syscall` and `path` when the file cannot be opened.
+   */
+  tryLockFile(path: string): number | null;
+  /** unlockFile: releases the lock and closes the descriptor. */
+  unlockFile(fd: number): void;
 }
 
 const ADDON_FILE = 'pagevault_native.node';
@@ -118,7 +218,12 @@ export function findPackageRoot(startDir: string): string {
 function isNativeBinding(value: unknown): value is NativeBinding {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate.envInfo === 'function' && Array.isArray(candidate.formats);
+  return (
+    typeof candidate.envInfo === 'function' &&
+    Array.isArray(candidate.formats) &&
+    typeof candidate.readMetaPages === 'function' &&
+    typeof candidate.openSnapshot === 'function'
+  );
 }
 
 /**
@@ -137,7 +242,9 @@ export function loadBindingFrom(root: string): NativeBinding {
     try {
       const loaded: unknown = require(candidate);
       if (!isNativeBinding(loaded)) {
-        failures.push(`${candidate}: loaded, but it does not export envInfo and formats (stale build?)`);
+        failures.push(
+          `${candidate}: loaded, but it lacks some of envInfo, formats, readMetaPages and openSnapshot (stale build?)`,
+        );
         continue;
       }
       return loaded;
@@ -209,6 +316,12 @@ export function toPagevaultError(native: unknown, callSite: Error): unknown {
     case ErrorCodes.IO:
       converted = new IoError(shape.message, causeOf(shape));
       break;
+    case ErrorCodes.INCREMENTAL_UNAVAILABLE:
+      converted = new IncrementalUnavailableError(shape.message);
+      break;
+    case ErrorCodes.ABORTED:
+      converted = new AbortedError(shape.message);
+      break;
     default:
       return native;
   }
@@ -233,4 +346,101 @@ export function nativeEnvInfo(path: string): Promise<RawEnvInfo> {
   return pending.catch((err: unknown) => {
     throw toPagevaultError(err, callSite);
   });
+}
+
+/**
+ * nativeReadMetaPages: the addon's readMetaPages with errors converted by toPagevaultError. Synchronous (see
+ * NativeBinding.readMetaPages). `path` must already be validated.
+ */
+export function nativeReadMetaPages(path: string): RawMetaPages {
+  const callSite = new Error();
+  try {
+    return loadBinding().readMetaPages(path);
+  } catch (err) {
+    throw toPagevaultError(err, callSite);
+  }
+}
+
+/**
+ * SnapshotHandle: a NativeSnapshotHandle whose failures are PagevaultErrors carrying the stack of the call that
+ * started them. Same contract as the native handle; owns it.
+ */
+export class SnapshotHandle {
+  readonly #native: NativeSnapshotHandle;
+
+  constructor(native: NativeSnapshotHandle) {
+    this.#native = native;
+  }
+
+  get txnId(): number {
+    return this.#native.txnId;
+  }
+  get baseTxnId(): number {
+    return this.#native.baseTxnId;
+  }
+  get pageSize(): number {
+    return this.#native.pageSize;
+  }
+  get lastPage(): number {
+    return this.#native.lastPage;
+  }
+  get dataVersion(): number {
+    return this.#native.dataVersion;
+  }
+  get pageHeaderSize(): number {
+    return this.#native.pageHeaderSize;
+  }
+  get encrypted(): boolean {
+    return this.#native.encrypted;
+  }
+  get metaPages(): Buffer {
+    return this.#native.metaPages;
+  }
+
+  collect(): Promise<RawSnapshotStats> {
+    return this.#settle(() => this.#native.collect());
+  }
+
+  nextBatch(maxBytes: number): Promise<RawPageBatch | null> {
+    return this.#settle(() => this.#native.nextBatch(maxBytes));
+  }
+
+  stats(): RawSnapshotStats {
+    return this.#native.stats();
+  }
+
+  close(): void {
+    this.#native.close();
+  }
+
+  #settle<T>(start: () => Promise<T>): Promise<T> {
+    const callSite = new Error();
+    let pending: Promise<T>;
+    try {
+      pending = start();
+    } catch (err) {
+      return Promise.reject(toPagevaultError(err, callSite));
+    }
+    return pending.catch((err: unknown) => {
+      throw toPagevaultError(err, callSite);
+    });
+  }
+}
+
+/**
+ * nativeOpenSnapshot: the addon's openSnapshot, wrapped in a SnapshotHandle; synchronous, errors converted by
+ * toPagevaultError. Arguments must already be validated.
+ */
+export function nativeOpenSnapshot(
+  path: string,
+  metaPages: Buffer,
+  txnId: number,
+  baseTxnId: number,
+): SnapshotHandle {
+  const callSite = new Error();
+  try {
+    return new SnapshotHandle(loadBinding().openSnapshot(path, metaPages, txnId, baseTxnId));
+  } catch (err) {
+    throw toPagevaultError(err, callSite);
+  }
 }

@@ -11,6 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DestinationNotEmptyError, IoError, NotFoundError } from '../errors.js';
+import { ByteCounter } from '../util/byte-counter.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
 const IN_PROGRESS = '.in-progress';
@@ -35,11 +36,10 @@ export class LocalSink implements Sink {
     const temp = `${final}${IN_PROGRESS}`;
     await mkdir(dirname(final), { recursive: true });
     if (!options.overwrite && (await exists(final))) throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
-    let size = 0;
+    const counter = new ByteCounter();
     try {
       const out = createWriteStream(temp, { flags: 'w', mode: 0o644 });
-      body.on('data', (c: Buffer) => (size += c.length));
-      await pipeline(body, out, { signal: options.signal });
+      await pipeline(body, counter, out, { signal: options.signal });
       await fsyncPath(temp);
       if (options.overwrite) await rename(temp, final);
       else {
@@ -53,7 +53,7 @@ export class LocalSink implements Sink {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
       throw wrapIo(err, `writing ${final}`);
     }
-    return { key, size };
+    return { key, size: counter.bytes };
   }
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {

@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import {
+  AbortedError,
   CorruptEnvError,
   ErrorCodes,
+  IncrementalUnavailableError,
   IoError,
   NativeLoadError,
   NotFoundError,
@@ -33,6 +35,8 @@ describe('loading the addon', () => {
     const binding = loadBinding();
     expect(loadBinding()).toBe(binding);
     expect(typeof binding.envInfo).toBe('function');
+    expect(typeof binding.readMetaPages).toBe('function');
+    expect(typeof binding.openSnapshot).toBe('function');
     expect(Object.isFrozen(binding.formats)).toBe(true);
     expect(binding.formats.map((f) => [f.dataVersion, f.pageHeaderSize, f.pageBase])).toEqual([
       [1, 16, 0],
@@ -76,6 +80,8 @@ describe('native error conversion', () => {
       [ErrorCodes.UNSUPPORTED_FORMAT, UnsupportedFormatError],
       [ErrorCodes.CORRUPT_ENV, CorruptEnvError],
       [ErrorCodes.IO, IoError],
+      [ErrorCodes.INCREMENTAL_UNAVAILABLE, IncrementalUnavailableError],
+      [ErrorCodes.ABORTED, AbortedError],
     ];
     for (const [code, type] of cases) {
       const converted = toPagevaultError(nativeError(code), callSite) as Error & { code: string };

@@ -1,0 +1,11 @@
+/**
+ * backup: taking backups (snapshot now; JSON backups in issue 4): chains on a destination,
+ * their names and manifests, and the one-backup-per-database lock.
+ */
+export { backupSnapshot } from './snapshot-backup.js';
+export type { SnapshotBackupOptions, SnapshotBackupResult, BackupProgress } from './snapshot-backup.js';
+export { listChains, readManifest } from './chain-store.js';
+export type { ChainRef } from './chain-store.js';
+export type { ChainManifest, ManifestFile, DatabaseIdentity } from './manifest.js';
+export { chainFolderName, backupFileName, utcStamp, MANIFEST_NAME } from './naming.js';
+export type { BackupType, FileKind } from './naming.js';

@@ -1,0 +1,336 @@
+/**
+ * snapshot-backup: one snapshot backup (full or page-level incremental) of an lmdb-js
+ * environment, taken online, into a chain on a destination.
+ *
+ * Pipeline: openPageSource (lmdb-js pins transaction T; the native reader streams the
+ * pages reachable at T, or only those written after the chain's last transaction) →
+ * page records → BackupWriter (compress, encrypt, frame) → sink.put (`*.in-progress`,
+ * fsync, rename) → manifest rewritten. Backpressure runs end to end: the native reader is
+ * asked for the next batch only when the writer has room.
+ *
+ * Staging (`staging: true`): the page records go to a local temporary file first, at disk
+ * speed; the snapshot is released as soon as that file is complete, then compression,
+ * encryption and upload read from it. It shortens how long the read transaction is
+ * pinned (and so how much the data file can grow under heavy writes) at the cost of one
+ * extra write and read of the uncompressed pages.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { open, type RootDatabase } from 'lmdb';
+import { AbortedError, ChainMismatchError, InvalidArgumentError } from '../errors.js';
+import { createBackupWriter, type BackupFileSummary } from '../format/index.js';
+import type { LoadedKey } from '../keys/index.js';
+import { LocalSink } from '../sinks/local.js';
+import { ByteCounter } from '../util/byte-counter.js';
+import type { Sink } from '../sinks/sink.js';
+import { encodePageRecords, envInfo, openPageSource, type EnvInfo, type PageSource } from '../snapshot/index.js';
+import type { CompressionName } from '../transforms/index.js';
+import { listChains, readManifest, writeManifest } from './chain-store.js';
+import { acquireBackupLock } from './lock.js';
+import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
+import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
+
+/** SnapshotBackupOptions: see `pagevault backup --help`. */
+export interface SnapshotBackupOptions {
+  /** The database: a path (pagevault opens it with lmdb-js), or the application's open lmdb-js root. */
+  db: string | RootDatabase;
+  /** Destination: a folder path or a Sink. */
+  destination: string | Sink;
+  /** Add an incremental to the newest usable chain; a full is taken when there is none (the result says why). */
+  incremental?: boolean;
+  /** Name used in chain folder names; default: the database folder's name. */
+  name?: string;
+  /** Default 'zstd'. */
+  compression?: CompressionName;
+  /** Codec level (zstd 1-19, default 3; gzip 1-9, default 6). */
+  level?: number;
+  /** Encrypt with this key (AES-256-GCM). A chain is all encrypted with one key or not at all. */
+  key?: LoadedKey;
+  /** Stage pages in a local temporary file first (see the module comment); default false. */
+  staging?: boolean;
+  /** Where staging files go; default the system temp folder. */
+  stagingDir?: string;
+  /** Called after every batch of pages. */
+  onProgress?: (p: BackupProgress) => void;
+  signal?: AbortSignal;
+  /** Clock for names and times (tests inject one). */
+  now?: () => Date;
+}
+
+/** BackupProgress: counters for a progress bar. `totalPages` is known once the tree walk is done. */
+export interface BackupProgress {
+  phase: 'pages' | 'upload';
+  pages: number;
+  totalPages: number;
+  bytesIn: number;
+  bytesOut: number;
+  elapsedMs: number;
+}
+
+/** SnapshotBackupResult: what one backup wrote. */
+export interface SnapshotBackupResult {
+  destination: string;
+  /** Chain folder (relative to the destination). */
+  chain: string;
+  /** File name inside the chain folder. */
+  file: string;
+  kind: FileKind;
+  seq: number;
+  baseTxnId: number;
+  txnId: number;
+  /** Why a full was taken when an incremental was asked for. */
+  fullReason?: string;
+  pages: number;
+  pagesVisited: number;
+  lastPage: number;
+  pageSize: number;
+  plaintextBytes: number;
+  bytesWritten: number;
+  sha256: string;
+  encrypted: boolean;
+  compression: string;
+  seconds: number;
+  /** How long the read transaction was pinned. */
+  pinnedMs: number;
+  /** How much data.mdb grew while the snapshot was pinned (writers could not reuse pages). */
+  dataFileGrowthBytes: number;
+  staged: boolean;
+}
+
+interface ChainChoice {
+  folder: string;
+  manifest?: ChainManifest;
+  fullReason?: string;
+  /** The key to use for this chain (a passphrase key re-derived under the chain's salt). */
+  key?: LoadedKey;
+}
+
+/** backupSnapshot: take one snapshot backup. Only one runs per database at a time (BackupRunningError). */
+export async function backupSnapshot(options: SnapshotBackupOptions): Promise<SnapshotBackupResult> {
+  const now = options.now ?? (() => new Date());
+  const started = performance.now();
+  if (options.signal?.aborted) throw new AbortedError('backup aborted before it started');
+  const envPath = typeof options.db === 'string' ? options.db : (options.db as unknown as { path?: string }).path;
+  if (typeof envPath !== 'string' || envPath.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
+  // envInfo first: a missing or non-LMDB path is a clear error, and lmdb-js would create a new database there.
+  const info = await envInfo(envPath);
+  const lock = acquireBackupLock(info.dataPath, 'snapshot backup');
+  let env: RootDatabase | undefined;
+  let ownEnv = false;
+  let source: PageSource | undefined;
+  let staging: string | undefined;
+  const sink = typeof options.destination === 'string' ? new LocalSink(options.destination) : options.destination;
+  try {
+    if (typeof options.db === 'string') {
+      // Read-write: pinning needs lmdb-js's write lock for an instant (LMDB-INTERNALS.md §0). Nothing is written.
+      env = open({ path: envPath, maxDbs: 1 });
+      ownEnv = true;
+    } else env = options.db;
+
+    const name = safeDatabaseName(options.name ?? defaultName(info));
+    const fileStat = await stat(info.dataPath);
+    const identity: DatabaseIdentity = { name, path: info.dataPath, dev: fileStat.dev, ino: fileStat.ino };
+    const startedAt = now();
+    const choice = options.incremental ? await chooseChain(sink, name, identity, info, options.key) : { folder: '', fullReason: undefined };
+    // A passphrase key extends a chain under the chain's own salt, so every file shares one key id.
+    const key = choice.key ?? options.key;
+    const last = choice.manifest?.files.at(-1);
+    const baseTxnId = choice.manifest && last ? last.txnId : 0;
+    const folder = choice.manifest ? choice.folder : chainFolderName(startedAt, name, 'snapshot');
+
+    const sizeBefore = fileStat.size;
+    const pinStarted = performance.now();
+    source = await openPageSource(env, { baseTxnId, signal: options.signal });
+    const kind: FileKind = source.mode === 'full' ? 'full-snapshot' : 'incremental-snapshot';
+    const seq = choice.manifest ? choice.manifest.files.length : 0;
+    const chainId = choice.manifest?.chainId ?? randomUUID();
+    const fileName = backupFileName(startedAt, kind, key !== undefined);
+    const totalPages = source.stats.pagesToShip;
+
+    const writer = createBackupWriter(
+      {
+        kind,
+        database: name,
+        chainId,
+        sequence: seq,
+        baseTxnId: baseTxnId || null,
+        snapshotTxnId: source.txnId,
+        pageSize: source.pageSize,
+        createdAt: startedAt,
+        meta: { lastPage: source.lastPage, dataVersion: source.format.dataVersion, encryptedEnv: source.encrypted, tool: 'pagevault' },
+      },
+      { compression: options.compression, level: options.level, key },
+    );
+
+    let pages = 0;
+    let bytesIn = 0;
+    let bytesOut = 0;
+    const report = (phase: BackupProgress['phase']): void =>
+      options.onProgress?.({ phase, pages, totalPages, bytesIn, bytesOut, elapsedMs: performance.now() - started });
+    const countOut = new ByteCounter((total) => {
+      bytesOut = total;
+    });
+
+    let pinnedMs: number;
+    let sizeAfter: number;
+    const records = Readable.from(encodePageRecords(withProgress(source, (n, b) => {
+      pages += n;
+      bytesIn += b;
+      report('pages');
+    })), { objectMode: false });
+    const put = (body: Readable): Promise<unknown> => sink.put(`${folder}/${fileName}`, body, { signal: options.signal });
+
+    if (options.staging) {
+      staging = await mkdtemp(join(options.stagingDir ?? tmpdir(), 'pagevault-stage-'));
+      const stagedFile = join(staging, 'pages');
+      await pipeline(records, createWriteStream(stagedFile), { signal: options.signal });
+      await source.close();
+      pinnedMs = performance.now() - pinStarted;
+      sizeAfter = (await stat(info.dataPath)).size;
+      const reading = createReadStream(stagedFile, { highWaterMark: 1 << 20 });
+      const uploaded = new ByteCounter(() => report('upload'));
+      await Promise.all([put(countOut), pipeline(reading, uploaded, writer, countOut, { signal: options.signal })]);
+    } else {
+      await Promise.all([put(countOut), pipeline(records, writer, countOut, { signal: options.signal })]);
+      await source.close();
+      pinnedMs = performance.now() - pinStarted;
+      sizeAfter = (await stat(info.dataPath)).size;
+    }
+    const summary: BackupFileSummary = await writer.done;
+
+    const entry: ManifestFile = {
+      name: fileName,
+      kind,
+      seq,
+      baseTxnId,
+      txnId: source.txnId,
+      lastPage: source.lastPage,
+      size: summary.bytes,
+      sha256: summary.sha256,
+      created: startedAt.toISOString(),
+      pages: source.stats.pagesShipped,
+      plaintextBytes: summary.plaintextBytes,
+    };
+    const manifest: ChainManifest = choice.manifest
+      ? { ...choice.manifest, files: [...choice.manifest.files, entry] }
+      : {
+          format: 'pagevault-chain',
+          version: 1,
+          chainId,
+          type: 'snapshot',
+          database: identity,
+          pageSize: source.pageSize,
+          lmdbFormat: { dataVersion: source.format.dataVersion, pageHeaderSize: source.format.pageHeaderSize },
+          encrypted: key !== undefined,
+          keyId: key?.id ?? null,
+          kdf: key?.kdf ?? null,
+          compression: summary.header.compression.name,
+          created: startedAt.toISOString(),
+          files: [entry],
+        };
+    await writeManifest(sink, folder, manifest);
+    report('upload');
+
+    return {
+      destination: sink.name,
+      chain: folder,
+      file: fileName,
+      kind,
+      seq,
+      baseTxnId,
+      txnId: source.txnId,
+      ...(kind === 'full-snapshot' && options.incremental ? { fullReason: choice.fullReason ?? 'no usable chain' } : {}),
+      pages: source.stats.pagesShipped,
+      pagesVisited: source.stats.pagesVisited,
+      lastPage: source.lastPage,
+      pageSize: source.pageSize,
+      plaintextBytes: summary.plaintextBytes,
+      bytesWritten: summary.bytes,
+      sha256: summary.sha256,
+      encrypted: key !== undefined,
+      compression: summary.header.compression.name,
+      seconds: (performance.now() - started) / 1000,
+      pinnedMs,
+      dataFileGrowthBytes: Math.max(0, sizeAfter - sizeBefore),
+      staged: options.staging === true,
+    };
+  } catch (err) {
+    if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('backup aborted; no file was completed');
+    throw err;
+  } finally {
+    await source?.close();
+    if (staging) await rm(staging, { recursive: true, force: true });
+    if (ownEnv) await env?.close();
+    lock.release();
+    if (typeof options.destination === 'string') await sink.close();
+  }
+}
+
+function defaultName(info: EnvInfo): string {
+  const dir = dirname(info.dataPath);
+  return basename(info.dataPath) === 'data.mdb' ? basename(dir) : basename(info.dataPath).replace(/\.[^.]*$/, '');
+}
+
+/**
+ * chooseChain: the newest chain of `name` that an incremental can extend, or why not.
+ * An incremental is only correct on the very environment the chain started from, at a
+ * later transaction, with the same page layout and the same encryption key.
+ */
+async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity, info: EnvInfo, key: LoadedKey | undefined): Promise<ChainChoice> {
+  const chains = await listChains(sink, name, 'snapshot');
+  const newest = chains.at(-1);
+  if (!newest) return { folder: '', fullReason: 'no chain exists yet' };
+  let manifest: ChainManifest;
+  try {
+    manifest = await readManifest(sink, newest.folder);
+  } catch (err) {
+    return { folder: '', fullReason: `the newest chain ${newest.folder} is unreadable (${(err as Error).message})` };
+  }
+  const last = manifest.files.at(-1);
+  const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
+  const why = !last
+    ? 'the newest chain has no files'
+    : manifest.database.dev !== identity.dev || manifest.database.ino !== identity.ino
+      ? 'the data file was replaced since the chain started (restored, compacted or recreated)'
+      : info.lastTxnId < last.txnId
+        ? `the database is at txn ${info.lastTxnId}, before the chain's last backup (txn ${last.txnId}): it was replaced or restored`
+        : manifest.pageSize !== info.pageSize || manifest.lmdbFormat.dataVersion !== info.format.dataVersion
+          ? 'the page size or data format changed'
+          : (manifest.keyId ?? null) !== (chainKey?.id ?? null)
+            ? 'the encryption key (or its absence) differs from the chain’s'
+            : undefined;
+  if (why) return { folder: '', fullReason: why };
+  return { folder: newest.folder, manifest, key: chainKey };
+}
+
+/** withProgress: the source, reporting each batch's page count and bytes as it passes. */
+function withProgress(source: PageSource, onBatch: (pages: number, bytes: number) => void): PageSource {
+  return new Proxy(source, {
+    get(target, prop, receiver) {
+      if (prop !== 'batches') {
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      return async function* () {
+        for await (const batch of target.batches()) {
+          let n = 0;
+          for (let i = 1; i < batch.runs.length; i += 2) n += batch.runs[i];
+          onBatch(n, batch.data.length);
+          yield batch;
+        }
+      };
+    },
+  });
+}
+
+/** ensureChainMatches: a header read from a chain file must belong to that chain at that position. */
+export function ensureChainMatches(manifest: ChainManifest, file: ManifestFile, header: { chainId: string; sequence: number; snapshotTxnId: number }, where: string): void {
+  if (header.chainId !== manifest.chainId || header.sequence !== file.seq || header.snapshotTxnId !== file.txnId) {
+    throw new ChainMismatchError(`${where} does not belong to this chain at position ${file.seq} (it says chain ${header.chainId}, position ${header.sequence}, txn ${header.snapshotTxnId})`);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * snapshot-restore: rebuild an environment from a snapshot chain (a full and any number of
+ * its incrementals, up to a chosen point).
+ *
+ * Nothing is written until every file to apply has been found, has the size the manifest
+ * records, and has a header that belongs to this chain at its position and opens with
+ * the key given (so a missing file, a file from another chain, a wrong or missing key
+ * fail before any output). Then the files are applied in order into `<to>` under a
+ * temporary name beside it, each checked chunk by chunk (checksums or authentication
+ * tags) and against its whole-file hash in the manifest; the result is fsynced and
+ * renamed into place. A failure at any point removes the temporary folder; an existing
+ * destination is never touched (restore refuses one that holds anything).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ensureChainMatches } from '../backup/snapshot-backup.js';
+import { readManifest } from '../backup/chain-store.js';
+import type { ChainManifest, ManifestFile } from '../backup/manifest.js';
+import {
+  AbortedError,
+  BackupCorruptError,
+  BackupTruncatedError,
+  ChainBrokenError,
+  DestinationNotEmptyError,
+  InvalidArgumentError,
+  UnsupportedBackupError,
+} from '../errors.js';
+import { createBackupReader, type BackupHeader } from '../format/index.js';
+import type { LoadedKey } from '../keys/index.js';
+import { fsyncPath, LocalSink } from '../sinks/local.js';
+import { isNotFound, type Sink } from '../sinks/sink.js';
+import { applyPageRecords } from '../snapshot/index.js';
+import { ByteCounter } from '../util/byte-counter.js';
+
+/** ChainLocation: a chain folder path, or a sink and the chain's folder key on it. */
+export type ChainLocation = string | { sink: Sink; chain: string };
+
+/** SnapshotRestoreOptions: see `pagevault restore --help`. */
+export interface SnapshotRestoreOptions {
+  from: ChainLocation;
+  /** Environment directory to create; must not exist or be empty. */
+  to: string;
+  /** Restore up to this point: a transaction id of one of the chain's files, or a file name. Default: the last file. */
+  upto?: number | string;
+  /** Key of an encrypted chain. */
+  key?: LoadedKey;
+  onProgress?: (p: RestoreProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** RestoreProgress: per file applied. */
+export interface RestoreProgress {
+  file: string;
+  fileIndex: number;
+  files: number;
+  bytesRead: number;
+  elapsedMs: number;
+}
+
+/** SnapshotRestoreResult: what was restored. */
+export interface SnapshotRestoreResult {
+  to: string;
+  txnId: number;
+  files: string[];
+  pages: number;
+  bytesRead: number;
+  seconds: number;
+}
+
+/** openChain: resolve a ChainLocation to a sink, folder and manifest. */
+export async function openChain(from: ChainLocation): Promise<{ sink: Sink; folder: string; manifest: ChainManifest; ownSink: boolean }> {
+  if (typeof from === 'string') {
+    const abs = resolve(from);
+    const sink = new LocalSink(dirname(abs));
+    try {
+      await stat(abs);
+    } catch (err) {
+      throw new ChainBrokenError(`no chain folder at ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return { sink, folder: basename(abs), manifest: await readManifest(sink, basename(abs)), ownSink: true };
+  }
+  return { sink: from.sink, folder: from.chain, manifest: await readManifest(from.sink, from.chain), ownSink: false };
+}
+
+/** selectFiles: the manifest files up to `upto` (a txn id or a file name). */
+export function selectFiles(manifest: ChainManifest, upto: number | string | undefined): ManifestFile[] {
+  if (manifest.type !== 'snapshot') throw new UnsupportedBackupError(`chain is of type ${manifest.type}; snapshot restore needs a snapshot chain`);
+  if (manifest.files.length === 0) throw new ChainBrokenError('chain has no files');
+  if (upto === undefined) return manifest.files;
+  const i = manifest.files.findIndex((f) => (typeof upto === 'number' ? f.txnId === upto : f.name === upto));
+  if (i < 0) {
+    const points = manifest.files.map((f) => `${f.name} (txn ${f.txnId})`).join(', ');
+    throw new InvalidArgumentError(`${JSON.stringify(upto)} is not a point of this chain; it has: ${points}`);
+  }
+  return manifest.files.slice(0, i + 1);
+}
+
+/** readHeader: the header of a chain file, checked for key and chain membership; nothing else is read. */
+async function readHeader(sink: Sink, folder: string, file: ManifestFile, key: LoadedKey | undefined): Promise<BackupHeader> {
+  const objectKey = `${folder}/${file.name}`;
+  let size: number;
+  try {
+    size = (await sink.stat(objectKey)).size;
+  } catch (err) {
+    if (isNotFound(err)) throw new ChainBrokenError(`chain file ${file.name} is missing from ${sink.name}/${folder}`);
+    throw err;
+  }
+  if (size < file.size) throw new BackupTruncatedError(`chain file ${file.name} is ${size} bytes; the manifest records ${file.size}`);
+  if (size > file.size) throw new BackupCorruptError(`chain file ${file.name} is ${size} bytes; the manifest records ${file.size}`);
+  const reader = createBackupReader({ key });
+  const input = await sink.get(objectKey, { start: 0, end: Math.min(size, 2 * 1024 * 1024) - 1 });
+  const discard = new Writable({ write: (_c, _e, cb) => cb() });
+  const flowing = pipeline(input, reader, discard).catch(() => undefined);
+  try {
+    return await reader.header;
+  } finally {
+    input.destroy();
+    reader.destroy();
+    await flowing;
+  }
+}
+
+/** restoreSnapshot: see the module comment. */
+export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<SnapshotRestoreResult> {
+  const started = performance.now();
+  const to = resolve(options.to);
+  await refuseNonEmpty(to);
+  const { sink, folder, manifest, ownSink } = await openChain(options.from);
+  try {
+    const files = selectFiles(manifest, options.upto);
+    for (const file of files) {
+      const header = await readHeader(sink, folder, file, options.key);
+      ensureChainMatches(manifest, file, header, `${folder}/${file.name}`);
+    }
+    const temp = join(dirname(to), `.${basename(to)}.pagevault-restore-${randomBytes(4).toString('hex')}`);
+    await mkdir(temp, { recursive: true });
+    let bytesRead = 0;
+    let pages = 0;
+    try {
+      const dataFile = join(temp, 'data.mdb');
+      for (const [i, file] of files.entries()) {
+        if (options.signal?.aborted) throw new AbortedError('restore aborted');
+        const reader = createBackupReader({ key: options.key });
+        const input = await sink.get(`${folder}/${file.name}`);
+        const counted = new ByteCounter();
+        const applying = applyPageRecords(reader, dataFile, { mode: i === 0 ? 'create' : 'apply' });
+        let applied;
+        try {
+          [applied] = await Promise.all([applying, pipeline(input, counted, reader, { signal: options.signal })]);
+        } catch (err) {
+          // Whichever side failed first, stop the other so no reader or file handle is left behind.
+          input.destroy();
+          reader.destroy();
+          throw err;
+        }
+        bytesRead += counted.bytes;
+        const summary = await reader.done;
+        if (summary.sha256 !== file.sha256) throw new BackupCorruptError(`chain file ${file.name} does not match the hash in the manifest`);
+        if (applied.txnId !== file.txnId) throw new BackupCorruptError(`chain file ${file.name} restores txn ${applied.txnId}; the manifest says ${file.txnId}`);
+        pages += applied.pagesWritten;
+        options.onProgress?.({ file: file.name, fileIndex: i, files: files.length, bytesRead, elapsedMs: performance.now() - started });
+      }
+      await fsyncPath(temp);
+      await rename(temp, to);
+      await fsyncPath(dirname(to));
+    } catch (err) {
+      await rm(temp, { recursive: true, force: true });
+      if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('restore aborted; nothing was left at the destination');
+      throw err;
+    }
+    const last = files[files.length - 1];
+    return { to, txnId: last.txnId, files: files.map((f) => f.name), pages, bytesRead, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    if (ownSink) await sink.close();
+  }
+}
+
+/** refuseNonEmpty: a restore never writes into a folder that holds anything. */
+async function refuseNonEmpty(to: string): Promise<void> {
+  try {
+    const s = await stat(to);
+    if (!s.isDirectory()) throw new DestinationNotEmptyError(`${to} exists and is not a directory`);
+    if ((await readdir(to)).length > 0) throw new DestinationNotEmptyError(`${to} already holds data; restore only into a new or empty directory`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * snapshot-file: writing page snapshots into an LMDB data file: `writeSnapshotFile` (straight from a PageSource),
+ * `applyPageRecords` (from a page record stream, as a restore will) and the `SnapshotFileWriter` both use.
+ *
+ * A full snapshot is written into a new sparse file: each page at pgno x pageSize, nothing elsewhere (holes read as
+ * zeros; those pages were free in T). An incremental is applied over the file restored at its base. Order, for crash
+ * safety: pages, fsync, then the normalized meta pages, fsync. The pages of an incremental never overwrite a page
+ * the base's snapshot reaches (copy-on-write writes changed pages to pages that were free at the base), so until
+ * the metas are written the file still opens at the base; after they are, at T.
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+import { ChainMismatchError, DestinationNotEmptyError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { nativeReadMetaPages } from '../native/binding.js';
+import { PageRecordDecoder, type PageStreamHeader } from './page-records.js';
+import type { PageSource } from './page-source.js';
+
+/** SnapshotFileMode: 'create' a new data file (refused if it exists) or 'apply' an incremental over an existing one. */
+export type SnapshotFileMode = 'create' | 'apply';
+
+/** SnapshotFileWriterOptions: what SnapshotFileWriter.open needs. */
+export interface SnapshotFileWriterOptions {
+  pageSize: number;
+  mode: SnapshotFileMode;
+  /**
+   * 'apply' only: the txn the existing file must be at (the incremental's base). Its current meta is checked; a
+   * mismatch is a ChainMismatchError. Omit to skip the check.
+   */
+  baseTxnId?: number;
+}
+
+/** SnapshotFileResult: what was written. */
+export interface SnapshotFileResult {
+  txnId: number;
+  pagesWritten: number;
+  bytesWritten: number;
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? ((err as { code?: unknown }).code as string | undefined) : undefined;
+}
+
+/**
+ * SnapshotFileWriter: one data file being written. Not safe for concurrent calls: await each before the next.
+ * Exactly one of `finish` or `abort` must end it; both close the file.
+ */
+export class SnapshotFileWriter {
+  readonly path: string;
+  readonly pageSize: number;
+  readonly mode: SnapshotFileMode;
+  #file: FileHandle | undefined;
+  #pagesWritten = 0;
+
+  private constructor(path: string, pageSize: number, mode: SnapshotFileMode, file: FileHandle) {
+    this.path = path;
+    this.pageSize = pageSize;
+    this.mode = mode;
+    this.#file = file;
+  }
+
+  /**
+   * open: creates `path` ('create'; DestinationNotEmptyError if it exists) or opens it for update ('apply';
+   * NotFoundError if missing, ChainMismatchError if its page size or current txn differs from what is expected).
+   */
+  static async open(path: string, options: SnapshotFileWriterOptions): Promise<SnapshotFileWriter> {
+    const { pageSize, mode } = options;
+    if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+      throw new InvalidArgumentError(`Expected a page size (a power of two in 512..65536) but received ${pageSize}`);
+    }
+    if (mode === 'apply') {
+      const metas = nativeReadMetaPages(path);
+      const current = metas.metas[metas.currentSlot === 1 ? 1 : 0];
+      if (metas.pageSize !== pageSize) {
+        throw new ChainMismatchError(`${path} has ${metas.pageSize}-byte pages, the snapshot ${pageSize}-byte pages`);
+      }
+      if (options.baseTxnId !== undefined && current.txnId !== options.baseTxnId) {
+        throw new ChainMismatchError(
+          `${path} is at txn ${current.txnId}, but the incremental applies to txn ${options.baseTxnId}`,
+        );
+      }
+    }
+    let file: FileHandle;
+    try {
+      file = await open(path, mode === 'create' ? 'wx' : 'r+');
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') throw new DestinationNotEmptyError(`${path} already exists`);
+      if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${path} does not exist`, { cause: err });
+      throw err;
+    }
+    return new SnapshotFileWriter(path, pageSize, mode, file);
+  }
+
+  get pagesWritten(): number {
+    return this.#pagesWritten;
+  }
+
+  /** writePages: writes whole pages starting at page `firstPgno` (>= 2). */
+  async writePages(firstPgno: number, data: Uint8Array): Promise<void> {
+    const file = this.#open();
+    if (!Number.isSafeInteger(firstPgno) || firstPgno < 2 || data.length % this.pageSize !== 0) {
+      throw new InvalidArgumentError(`cannot write ${data.length} bytes at page ${firstPgno}`);
+    }
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await file.write(data, done, data.length - done, firstPgno * this.pageSize + done);
+      done += bytesWritten;
+    }
+    this.#pagesWritten += data.length / this.pageSize;
+  }
+
+  /**
+   * finish: makes the pages durable, sizes the file to (lastPage + 1) x pageSize, writes `metaPages` (2 x pageSize)
+   * at offset 0, makes that durable and closes the file (and, for 'create', fsyncs its directory).
+   */
+  async finish(metaPages: Uint8Array, lastPage: number): Promise<void> {
+    const file = this.#open();
+    if (metaPages.length !== 2 * this.pageSize) {
+      throw new InvalidArgumentError(`meta pages must be ${2 * this.pageSize} bytes, got ${metaPages.length}`);
+    }
+    const size = (lastPage + 1) * this.pageSize;
+    const before = (await file.stat()).size;
+    // Grow before the metas (T needs the room); shrink only after them (the base may still use the tail).
+    if (size > before) await file.truncate(size);
+    await file.sync();
+    let done = 0;
+    while (done < metaPages.length) {
+      const { bytesWritten } = await file.write(metaPages, done, metaPages.length - done, done);
+      done += bytesWritten;
+    }
+    await file.sync();
+    if (size < before) {
+      await file.truncate(size);
+      await file.sync();
+    }
+    this.#file = undefined;
+    await file.close();
+    if (this.mode === 'create') await syncDirectory(dirname(this.path));
+  }
+
+  /** abort: closes the file; a file this writer created is removed. Idempotent; never rejects. */
+  async abort(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) return;
+    this.#file = undefined;
+    await file.close().catch(() => undefined);
+    if (this.mode === 'create') await unlink(this.path).catch(() => undefined);
+  }
+
+  #open(): FileHandle {
+    if (this.#file === undefined) throw new Error('SnapshotFileWriter: already finished or aborted');
+    return this.#file;
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * writeSnapshotFile: writes every batch of `source` into the data file `targetPath`, then its metas (see the top of
+ * this module). Mode defaults to 'create' for a full snapshot and 'apply' for an incremental, whose target must be
+ * at its base txn. Consumes `source.batches()`; the source is closed when this settles, whatever the outcome. The
+ * target is a data file: for a directory environment pass `<dir>/data.mdb`. On failure a file created here is
+ * removed, and an incremental applied over its base leaves the base openable (its metas are written last).
+ */
+export async function writeSnapshotFile(
+  source: PageSource,
+  targetPath: string,
+  options: { mode?: SnapshotFileMode } = {},
+): Promise<SnapshotFileResult> {
+  const mode = options.mode ?? (source.mode === 'full' ? 'create' : 'apply');
+  let writer: SnapshotFileWriter;
+  try {
+    writer = await SnapshotFileWriter.open(targetPath, {
+      pageSize: source.pageSize,
+      mode,
+      ...(source.baseTxnId > 0 ? { baseTxnId: source.baseTxnId } : {}),
+    });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+  try {
+    for await (const batch of source.batches()) {
+      let offset = 0;
+      for (let i = 0; i < batch.runs.length; i += 2) {
+        const length = (batch.runs[i + 1] ?? 0) * source.pageSize;
+        await writer.writePages(batch.runs[i] ?? 0, batch.data.subarray(offset, offset + length));
+        offset += length;
+      }
+    }
+    await writer.finish(source.metaPages, source.lastPage);
+  } catch (err) {
+    await writer.abort();
+    await source.close(); // already closed unless batches() itself refused to start
+    throw err;
+  }
+  return {
+    txnId: source.txnId,
+    pagesWritten: writer.pagesWritten,
+    bytesWritten: writer.pagesWritten * source.pageSize,
+  };
+}
+
+/**
+ * applyPageRecords: decodes a page record stream (page-records.ts) and writes it into `targetPath` like
+ * writeSnapshotFile: 'create' for a full snapshot, 'apply' over the file at the base txn for an incremental. Throws
+ * the decoder's BackupCorruptError/BackupTruncatedError (a file created here is then removed; an applied
+ * incremental leaves its base intact, since its metas are written last) and the writer's errors.
+ */
+export async function applyPageRecords(
+  chunks: AsyncIterable<Uint8Array>,
+  targetPath: string,
+  options: { mode?: SnapshotFileMode } = {},
+): Promise<SnapshotFileResult & { header: PageStreamHeader }> {
+  const decoder = new PageRecordDecoder();
+  let writer: SnapshotFileWriter | undefined;
+  let header: PageStreamHeader | undefined;
+  let metaPages: Buffer | undefined;
+  try {
+    for await (const chunk of chunks) {
+      for (const record of decoder.push(chunk)) {
+        if (record.type === 'begin') {
+          header = record.header;
+          metaPages = Buffer.from(record.metaPages); // the chunk it slices may be reused by the producer
+          writer = await SnapshotFileWriter.open(targetPath, {
+            pageSize: header.pageSize,
+            mode: options.mode ?? (header.baseTxnId === 0 ? 'create' : 'apply'),
+            ...(header.baseTxnId > 0 ? { baseTxnId: header.baseTxnId } : {}),
+          });
+        } else if (record.type === 'pages') {
+          await (writer as SnapshotFileWriter).writePages(record.firstPgno, record.data);
+        }
+      }
+    }
+    decoder.finish();
+    if (writer === undefined || header === undefined || metaPages === undefined) {
+      throw new Error('applyPageRecords: decoder finished without BEGIN');
+    }
+    await writer.finish(metaPages, header.lastPage);
+  } catch (err) {
+    await writer?.abort();
+    throw err;
+  }
+  return {
+    header,
+    txnId: header.txnId,
+    pagesWritten: writer.pagesWritten,
+    bytesWritten: writer.pagesWritten * header.pageSize,
+  };
+}
