@@ -21,7 +21,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import * as lmdb from 'lmdb';
 import { open, type RootDatabase } from 'lmdb';
+import { realpathSync } from 'node:fs';
 import { AbortedError, ChainMismatchError, InvalidArgumentError } from '../errors.js';
 import { createBackupWriter, type BackupFileSummary } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
@@ -126,11 +128,18 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
   let staging: string | undefined;
   const sink = typeof options.destination === 'string' ? new LocalSink(options.destination) : options.destination;
   try {
-    if (typeof options.db === 'string') {
-      // Read-write: pinning needs lmdb-js's write lock for an instant (LMDB-INTERNALS.md §0). Nothing is written.
-      env = open({ path: envPath, maxDbs: 1 });
-      ownEnv = true;
-    } else env = options.db;
+    if (typeof options.db !== 'string') env = options.db;
+    else {
+      // A handle this process already has open on the same environment is used as is: opening a second
+      // lmdb-js handle runs a synchronous write transaction (lmdb-js's openDB does), which deadlocks while the
+      // first handle's writer thread holds the write lock waiting for a JS transaction callback.
+      env = findOpenRoot(info.dataPath);
+      if (!env) {
+        // Read-write: pinning needs lmdb-js's write lock for an instant (LMDB-INTERNALS.md §0). Nothing is written.
+        env = open({ path: envPath, maxDbs: 1 });
+        ownEnv = true;
+      }
+    }
 
     const name = safeDatabaseName(options.name ?? defaultName(info));
     const fileStat = await stat(info.dataPath);
@@ -269,6 +278,29 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     lock.release();
     if (typeof options.destination === 'string') await sink.close();
   }
+}
+
+/**
+ * findOpenRoot: a writable lmdb-js store this process already has open on the environment
+ * whose data file is `dataPath`, from lmdb-js's own registry of open stores (`allDbs`), or
+ * undefined. Any store of an environment can pin it (pinning uses environment-level calls).
+ */
+function findOpenRoot(dataPath: string): RootDatabase | undefined {
+  const registry = (lmdb as unknown as { allDbs?: Map<string, unknown> }).allDbs;
+  if (!registry) return undefined;
+  const target = realpathSync(dataPath);
+  for (const store of registry.values()) {
+    const s = store as { path?: string; status?: string; readOnly?: boolean; transaction?: unknown; env?: { address?: number } };
+    // A closed environment has address 0 (named stores of it still say status 'open').
+    if (typeof s.path !== 'string' || s.status === 'closed' || !s.env?.address || s.readOnly || typeof s.transaction !== 'function') continue;
+    try {
+      const real = realpathSync(s.path);
+      if (real === target || `${real}/data.mdb` === target) return store as RootDatabase;
+    } catch {
+      // A store whose folder is gone is not ours to use.
+    }
+  }
+  return undefined;
 }
 
 function defaultName(info: EnvInfo): string {

@@ -146,7 +146,9 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
         const reader = createBackupReader({ key: options.key });
         const input = await sink.get(`${folder}/${file.name}`);
         const counted = new ByteCounter();
-        const applying = applyPageRecords(reader, dataFile, { mode: i === 0 ? 'create' : 'apply' });
+        // Only the last file is made durable: its fsync covers the whole file, and a failure before then
+        // discards the temporary folder anyway.
+        const applying = applyPageRecords(reader, dataFile, { mode: i === 0 ? 'create' : 'apply', durable: i === files.length - 1 });
         let applied;
         try {
           [applied] = await Promise.all([applying, pipeline(input, counted, reader, { signal: options.signal })]);

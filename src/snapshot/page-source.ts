@@ -302,9 +302,11 @@ export async function openPageSource(env: RootDatabase, options: PageSourceOptio
   }
   if (signal?.aborted) throw new AbortedError('page snapshot aborted before it started');
 
-  const pinned = pinSnapshot(env);
+  const pinned = await pinSnapshot(env);
   let handle: SnapshotHandle;
   try {
+    // Pinning waits for lmdb-js's writer lock: the signal may have fired meanwhile.
+    if (signal?.aborted) throw new AbortedError('page snapshot aborted while pinning');
     if (baseTxnId > pinned.txnId) {
       throw new InvalidArgumentError(
         `Expected a baseTxnId not newer than the snapshot's txn ${pinned.txnId} but received ${baseTxnId}`,

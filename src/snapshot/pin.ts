@@ -69,8 +69,11 @@ function lastTxnIdOf(env: PinnableEnv): number {
  * caller) and reads its meta pages, as described at the top of this module.
  *
  * Contract:
- * - Blocks the JS thread briefly: it waits for lmdb-js's writer lock (like any `transactionSync`), then does two
- *   small preads. Other processes' commits wait for that short time.
+ * - Runs inside an lmdb-js asynchronous write transaction (`env.transaction`), so it waits for the writer lock
+ *   without blocking the JS thread, then does two small preads while holding it. Not `transactionSync`: when the
+ *   same process has the environment open through a second lmdb-js handle whose writer thread holds the lock
+ *   while it waits for a JS transaction callback, a synchronous begin on the JS thread deadlocks (found by the
+ *   `npm start` demo, which writes and backs up in one process). Other processes' commits wait a moment.
  * - On success the caller owns the returned snapshot and must call `release()` (idempotent), or the environment's
  *   file grows while writers are active (LMDB cannot reuse pages T still reaches).
  * - Throws TypeError for something that is not an lmdb-js root database, lmdb-js's own error when the writer lock
@@ -80,7 +83,7 @@ function lastTxnIdOf(env: PinnableEnv): number {
  *
  * @example
  * ```ts
- * const pinned = pinSnapshot(env);
+ * const pinned = await pinSnapshot(env);
  * try {
  *   const value = env.get('key', { transaction: pinned.transaction });
  * } finally {
@@ -88,13 +91,13 @@ function lastTxnIdOf(env: PinnableEnv): number {
  * }
  * ```
  */
-export function pinSnapshot(env: RootDatabase): PinnedSnapshot {
-  if (typeof env !== 'object' || env === null || typeof env.transactionSync !== 'function') {
+export async function pinSnapshot(env: RootDatabase): Promise<PinnedSnapshot> {
+  if (typeof env !== 'object' || env === null || typeof env.transaction !== 'function') {
     throw new TypeError(`Expected an lmdb-js root database for env but received ${env === null ? 'null' : typeof env}`);
   }
   const path = envPath(env);
   let pinned: PinnedSnapshot | undefined;
-  env.transactionSync(() => {
+  await env.transaction(() => {
     const txnId = lastTxnIdOf(env);
     env.resetReadTxn();
     const transaction = env.useReadTransaction();
@@ -112,7 +115,7 @@ export function pinSnapshot(env: RootDatabase): PinnedSnapshot {
       throw err;
     }
   });
-  if (pinned === undefined) throw new Error('pinSnapshot: transactionSync did not run its callback');
+  if (pinned === undefined) throw new Error('pinSnapshot: the transaction did not run its callback');
   return pinned;
 }
 

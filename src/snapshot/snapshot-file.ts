@@ -28,7 +28,16 @@ export interface SnapshotFileWriterOptions {
    * mismatch is a ChainMismatchError. Omit to skip the check.
    */
   baseTxnId?: number;
+  /**
+   * false: skip every fsync (for a file that is made durable later as a whole, such as the intermediate steps of
+   * a restore into a temporary folder, which is discarded on failure anyway). Default true.
+   */
+  durable?: boolean;
 }
+
+/** Writes in flight at once: pwrites at distinct offsets are independent, and a restore of scattered pages is
+ *  bound by their round trips to the thread pool when they are issued one at a time. */
+const MAX_WRITES_IN_FLIGHT = 32;
 
 /** SnapshotFileResult: what was written. */
 export interface SnapshotFileResult {
@@ -49,14 +58,18 @@ export class SnapshotFileWriter {
   readonly path: string;
   readonly pageSize: number;
   readonly mode: SnapshotFileMode;
+  readonly durable: boolean;
   #file: FileHandle | undefined;
   #pagesWritten = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: unknown;
 
-  private constructor(path: string, pageSize: number, mode: SnapshotFileMode, file: FileHandle) {
+  private constructor(path: string, pageSize: number, mode: SnapshotFileMode, file: FileHandle, durable: boolean) {
     this.path = path;
     this.pageSize = pageSize;
     this.mode = mode;
     this.#file = file;
+    this.durable = durable;
   }
 
   /**
@@ -88,25 +101,45 @@ export class SnapshotFileWriter {
       if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${path} does not exist`, { cause: err });
       throw err;
     }
-    return new SnapshotFileWriter(path, pageSize, mode, file);
+    return new SnapshotFileWriter(path, pageSize, mode, file, options.durable !== false);
   }
 
   get pagesWritten(): number {
     return this.#pagesWritten;
   }
 
-  /** writePages: writes whole pages starting at page `firstPgno` (>= 2). */
+  /**
+   * writePages: writes whole pages starting at page `firstPgno` (>= 2). The bytes are copied, so the caller may
+   * reuse `data` once this resolves; up to MAX_WRITES_IN_FLIGHT writes proceed at once, and `finish` waits for
+   * all of them (a failed write fails the next call or `finish`).
+   */
   async writePages(firstPgno: number, data: Uint8Array): Promise<void> {
     const file = this.#open();
     if (!Number.isSafeInteger(firstPgno) || firstPgno < 2 || data.length % this.pageSize !== 0) {
       throw new InvalidArgumentError(`cannot write ${data.length} bytes at page ${firstPgno}`);
     }
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await file.write(data, done, data.length - done, firstPgno * this.pageSize + done);
-      done += bytesWritten;
-    }
+    if (this.#failure !== undefined) throw this.#failure;
+    const bytes = Buffer.from(data);
+    const offset = firstPgno * this.pageSize;
+    const write = (async () => {
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await file.write(bytes, done, bytes.length - done, offset + done);
+        done += bytesWritten;
+      }
+    })().catch((err: unknown) => {
+      this.#failure ??= err;
+    });
+    this.#inFlight.add(write);
+    void write.finally(() => this.#inFlight.delete(write));
     this.#pagesWritten += data.length / this.pageSize;
+    if (this.#inFlight.size >= MAX_WRITES_IN_FLIGHT) await Promise.race(this.#inFlight);
+  }
+
+  /** #drain: waits for every write in flight; throws the first failure. */
+  async #drain(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /**
@@ -118,24 +151,28 @@ export class SnapshotFileWriter {
     if (metaPages.length !== 2 * this.pageSize) {
       throw new InvalidArgumentError(`meta pages must be ${2 * this.pageSize} bytes, got ${metaPages.length}`);
     }
+    await this.#drain();
+    const sync = async (): Promise<void> => {
+      if (this.durable) await file.sync();
+    };
     const size = (lastPage + 1) * this.pageSize;
     const before = (await file.stat()).size;
     // Grow before the metas (T needs the room); shrink only after them (the base may still use the tail).
     if (size > before) await file.truncate(size);
-    await file.sync();
+    await sync();
     let done = 0;
     while (done < metaPages.length) {
       const { bytesWritten } = await file.write(metaPages, done, metaPages.length - done, done);
       done += bytesWritten;
     }
-    await file.sync();
+    await sync();
     if (size < before) {
       await file.truncate(size);
-      await file.sync();
+      await sync();
     }
     this.#file = undefined;
     await file.close();
-    if (this.mode === 'create') await syncDirectory(dirname(this.path));
+    if (this.mode === 'create' && this.durable) await syncDirectory(dirname(this.path));
   }
 
   /** abort: closes the file; a file this writer created is removed. Idempotent; never rejects. */
@@ -143,6 +180,7 @@ export class SnapshotFileWriter {
     const file = this.#file;
     if (file === undefined) return;
     this.#file = undefined;
+    await Promise.all(this.#inFlight);
     await file.close().catch(() => undefined);
     if (this.mode === 'create') await unlink(this.path).catch(() => undefined);
   }
@@ -217,7 +255,7 @@ export async function writeSnapshotFile(
 export async function applyPageRecords(
   chunks: AsyncIterable<Uint8Array>,
   targetPath: string,
-  options: { mode?: SnapshotFileMode } = {},
+  options: { mode?: SnapshotFileMode; durable?: boolean } = {},
 ): Promise<SnapshotFileResult & { header: PageStreamHeader }> {
   const decoder = new PageRecordDecoder();
   let writer: SnapshotFileWriter | undefined;
@@ -233,6 +271,7 @@ export async function applyPageRecords(
             pageSize: header.pageSize,
             mode: options.mode ?? (header.baseTxnId === 0 ? 'create' : 'apply'),
             ...(header.baseTxnId > 0 ? { baseTxnId: header.baseTxnId } : {}),
+            durable: options.durable,
           });
         } else if (record.type === 'pages') {
           await (writer as SnapshotFileWriter).writePages(record.firstPgno, record.data);

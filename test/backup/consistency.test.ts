@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
@@ -59,5 +60,22 @@ describe('online snapshot consistency', () => {
         await copy.close();
       }
     }
+  });
+
+  it('backs up a database that the same process is writing through another lmdb-js handle (no deadlock)', async () => {
+    const dir = tmp.dir;
+    const distIndex = pathToFileURL(resolve(__dirname, '../../dist/src/index.js')).href;
+    const child = spawnSync(process.execPath, [resolve(__dirname, 'fixtures/same-process.mjs'), distIndex, join(dir, 'db'), join(dir, 'dest')], {
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
+    const out = JSON.parse(child.stdout) as { backups: Array<{ kind: string; txnId: number; chain: string }>; writes: number };
+    expect(out.writes).toBeGreaterThan(0);
+    expect(out.backups.map((b) => b.kind)).toEqual(['full-snapshot', ...Array(4).fill('incremental-snapshot')]);
+    const last = out.backups[4];
+    const restored = await restoreSnapshot({ from: join(dir, 'dest', last.chain), to: join(dir, 'restored') });
+    expect(restored.txnId).toBe(last.txnId);
   });
 });

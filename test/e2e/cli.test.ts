@@ -24,7 +24,7 @@ describe('pagevault CLI', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Commands:/);
     expect(top.stdout).toMatch(/PAGEVAULT_ERR_NOT_FOUND/);
-    for (const c of ['info', 'generate', 'load', 'demo']) {
+    for (const c of ['backup', 'restore', 'verify', 'key', 'info', 'generate', 'load', 'demo']) {
       const h = cli(c, '--help');
       expect(h.code).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^Usage: pagevault ${c}`));
@@ -87,9 +87,35 @@ describe('pagevault CLI', () => {
     const first = cli('demo', '--dir', 'demo', '--docs', '2000');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/creating the demo database/);
-    expect(first.stdout).toMatch(/Queries through the indexes/);
+    expect(first.stdout).toMatch(/full-snapshot of txn \d+/);
+    expect(first.stdout).toMatch(/incremental-snapshot of txn \d+/);
+    expect(first.stdout).toMatch(/identical to the source/);
+    expect(first.stdout).toMatch(/2 file\(s\) verified/);
     const second = cli('demo', '--dir', 'demo');
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/using the existing demo database/);
+  });
+
+  it('backs up, backs up incrementally, verifies and restores through the CLI, with an encryption key', () => {
+    expect(cli('key', 'generate', '--out', 'k.key').code).toBe(0);
+    expect(cli('key', 'generate', '--out', 'k.key').stderr).toMatch(/PAGEVAULT_ERR_DESTINATION_NOT_EMPTY/);
+    const full = JSON.parse(cli('backup', '--db', 'db', '--dest', 'bk', '--key-file', 'k.key', '--json', '--quiet').stdout);
+    expect(full).toMatchObject({ kind: 'full-snapshot', encrypted: true, compression: 'zstd' });
+    expect(cli('load', '--db', 'db', '--writes-per-sec', '0', '--duration', '0.3', '--quiet').code).toBe(0);
+    const inc = JSON.parse(cli('backup', '--db', 'db', '--dest', 'bk', '--key-file', 'k.key', '--incremental', '--json', '--quiet').stdout);
+    expect(inc).toMatchObject({ kind: 'incremental-snapshot', baseTxnId: full.txnId, chain: full.chain });
+    const chain = join('bk', full.chain);
+    const verified = cli('verify', chain, '--deep', '--key-file', 'k.key');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/deep: restored txn/);
+    expect(cli('verify', chain).stderr).toMatch(/^pagevault: PAGEVAULT_ERR_KEY_REQUIRED: /);
+    const upto = JSON.parse(cli('restore', '--from', chain, '--to', 'r1', '--upto', String(full.txnId), '--key-file', 'k.key', '--json', '--quiet').stdout);
+    expect(upto).toMatchObject({ txnId: full.txnId, files: [full.file] });
+    const all = JSON.parse(cli('restore', '--from', chain, '--to', 'r2', '--key-file', 'k.key', '--json', '--quiet').stdout);
+    expect(all.txnId).toBe(inc.txnId);
+    const again = cli('restore', '--from', chain, '--to', 'r2', '--key-file', 'k.key');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/PAGEVAULT_ERR_DESTINATION_NOT_EMPTY/);
+    expect(JSON.parse(cli('info', '--db', 'r2', '--json').stdout).env.lastTxnId).toBe(inc.txnId);
   });
 });

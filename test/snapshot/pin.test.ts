@@ -43,7 +43,7 @@ describe('pinSnapshot', () => {
   it('pins the last commit, whose meta slot holds it', async () => {
     const root = ctx.open();
     for (let i = 0; i < 5; i++) await root.put(`k${i}`, i);
-    const pinned = pinSnapshot(root);
+    const pinned = await pinSnapshot(root);
     try {
       expect(pinned.txnId).toBe(lastTxnId(root));
       expect(pinned.txnId).toBe((await envInfo(join(ctx.dir, 'env'))).lastTxnId);
@@ -77,7 +77,7 @@ describe('pinSnapshot', () => {
     await writer.ready;
     await sleep(200);
 
-    const pinned = pinSnapshot(root);
+    const pinned = await pinSnapshot(root);
     let before: Map<number, Buffer>;
     try {
       expect(pinned.metas.metas[pinned.txnId % 2]?.txnId).toBe(pinned.txnId);
@@ -113,8 +113,8 @@ describe('pinSnapshot', () => {
     await root.put('a', 1);
     await root.close();
     const readOnly = ctx.open({ readOnly: true });
-    expect(() => pinSnapshot(readOnly)).toThrow();
+    await expect(pinSnapshot(readOnly)).rejects.toThrow();
     expect(readerSlots(readOnly).filter((s) => s.pid === process.pid && s.txnid !== '-')).toHaveLength(0);
-    expect(() => pinSnapshot({} as never)).toThrow(TypeError);
+    await expect(pinSnapshot({} as never)).rejects.toThrow(TypeError);
   });
 });
