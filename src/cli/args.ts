@@ -36,6 +36,8 @@ export interface CommandSpec {
   description?: string;
   options: Record<string, OptionSpec>;
   examples?: string[];
+  /** The command takes positional arguments (a sub-verb, a path); others refuse any. */
+  positionals?: boolean;
 }
 
 export type ParsedOptions = Record<string, string | number | boolean | undefined>;

@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${formatHelp(command.spec)}\n`);
       return ExitCodes.OK;
     }
-    if (positionals.length > 0 && command.run.length < 3) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (positionals.length > 0 && !command.spec.positionals) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const code = await command.run(options, makeIo(controller.signal), positionals);
     return controller.signal.aborted ? 130 : code;
   } catch (err) {

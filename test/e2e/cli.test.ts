@@ -42,6 +42,8 @@ describe('pagevault CLI', () => {
     expect(cli('generate', '--db', 'x', '--docs', 'many').code).toBe(2);
     expect(cli('generate', '--db', 'x', '--docs', '10', '--profile', 'nope').code).toBe(2);
     expect(cli('info', '--db', 'x', '--bogus').code).toBe(2);
+    expect(cli('info', '--db', 'x', 'stray').stderr).toMatch(/unexpected argument "stray"/);
+    expect(cli('key', 'rotate', '--out', 'x').code).toBe(2);
   });
 
   it('generates, reports JSON, and refuses to generate over existing data (exit 1, stable code)', () => {

@@ -8,6 +8,7 @@ export const spec: CommandSpec = {
   summary: 'Create an encryption key file: `pagevault key generate --out FILE`.',
   usage: 'pagevault key generate --out FILE [--json]',
   description: 'Writes 32 random bytes as one line of base64, mode 0600, and refuses to overwrite a file.\nKeep the key apart from the backups: without it an encrypted backup cannot be restored.',
+  positionals: true,
   options: {
     out: { kind: 'string', value: 'FILE', help: 'where to write the key', required: true },
     json: { kind: 'boolean', help: 'print the key id as JSON' },

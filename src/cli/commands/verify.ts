@@ -9,6 +9,7 @@ export const spec: CommandSpec = {
   name: 'verify',
   summary: 'Verify a backup chain: every file, checksum, authentication tag and hash; --deep also restores and reads it.',
   usage: 'pagevault verify CHAIN_DIR [--deep] [--key-file FILE] [--json]',
+  positionals: true,
   options: {
     deep: { kind: 'boolean', help: 'restore into a temporary folder and read every entry of every database' },
     ...KEY_OPTIONS,
