@@ -136,7 +136,9 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       env = findOpenRoot(info.dataPath);
       if (!env) {
         // Read-write: pinning needs lmdb-js's write lock for an instant (LMDB-INTERNALS.md §0). Nothing is written.
-        env = open({ path: envPath, maxDbs: 1 });
+        // Say which layout it is: lmdb-js guesses from a dot in the name, which a folder may have too.
+        const noSubdir = !info.dataPath.endsWith('/data.mdb');
+        env = open({ path: noSubdir ? info.dataPath : dirname(info.dataPath), noSubdir, maxDbs: 1 });
         ownEnv = true;
       }
     }

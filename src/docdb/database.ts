@@ -477,6 +477,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   }
   const env = open({
     path,
+    // Always a folder: lmdb-js would take a folder name with a dot in it for a data file.
+    noSubdir: false,
     maxDbs: options.maxDbs ?? 256,
     readOnly,
     noSync: options.noSync,

@@ -12,7 +12,8 @@
  * destination is never touched (restore refuses one that holds anything).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open } from 'lmdb';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -47,6 +48,12 @@ export interface SnapshotRestoreOptions {
   upto?: number | string;
   /** Key of an encrypted chain. */
   key?: LoadedKey;
+  /**
+   * Compact (defragment) the restored environment: rebuild it with lmdb-js's compacting copy
+   * (`backup(dir, true)`, LMDB's mdb_env_copy2 with MDB_CP_COMPACT), which drops free pages
+   * and renumbers the rest. Same content, smaller file; transaction ids restart.
+   */
+  compact?: boolean;
   onProgress?: (p: RestoreProgress) => void;
   signal?: AbortSignal;
 }
@@ -165,11 +172,19 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
         pages += applied.pagesWritten;
         options.onProgress?.({ file: file.name, fileIndex: i, files: files.length, bytesRead, elapsedMs: performance.now() - started });
       }
-      await fsyncPath(temp);
-      await rename(temp, to);
+      let result = temp;
+      if (options.compact) {
+        result = `${temp}-compact`;
+        await mkdir(result);
+        await compactCopy(temp, result);
+        await rm(temp, { recursive: true, force: true });
+      }
+      await fsyncPath(result);
+      await rename(result, to);
       await fsyncPath(dirname(to));
     } catch (err) {
       await rm(temp, { recursive: true, force: true });
+      await rm(`${temp}-compact`, { recursive: true, force: true });
       if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('restore aborted; nothing was left at the destination');
       throw err;
     }
@@ -177,6 +192,23 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
     return { to, txnId: last.txnId, files: files.map((f) => f.name), pages, bytesRead, seconds: (performance.now() - started) / 1000 };
   } finally {
     if (ownSink) await sink.close();
+  }
+}
+
+/** compactCopy: lmdb-js's compacting copy of the environment in `from` into the empty folder `to`, fsynced. */
+async function compactCopy(from: string, to: string): Promise<void> {
+  // noSubdir: false: lmdb-js would take a folder name with a dot for a data file.
+  const env = open({ path: from, readOnly: true, noSubdir: false });
+  try {
+    await env.backup(to, true);
+  } finally {
+    await env.close();
+  }
+  const fh = await openFile(join(to, 'data.mdb'), 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

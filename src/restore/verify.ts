@@ -76,7 +76,7 @@ async function deepCheck(options: VerifyOptions): Promise<{ txnId: number; datab
     const restored = await restoreSnapshot({ from: options.from, to, key: options.key, signal: options.signal });
     const info = await envInfo(to);
     if (info.lastTxnId !== restored.txnId) throw new CorruptEnvError(`restored environment is at txn ${info.lastTxnId}, expected ${restored.txnId}`);
-    const env = open({ path: to, readOnly: true, maxDbs: (info.namedDatabaseCount ?? 0) + 1 });
+    const env = open({ path: to, readOnly: true, noSubdir: false, maxDbs: (info.namedDatabaseCount ?? 0) + 1 });
     let entries = 0;
     try {
       for (const d of info.namedDatabases ?? []) {

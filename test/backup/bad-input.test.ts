@@ -165,4 +165,30 @@ describe('bad input gives a clear error with a stable code and leaves data untou
     await restoreSnapshot({ from: join(dest, next.chain), to });
     expect((await digestEnv(to)).digest).toBe((await digestEnv(db)).digest);
   });
+
+  it('cancelling a backup through its AbortSignal leaves no file that looks complete and releases everything', async () => {
+    const db = join(tmp.dir, 'db');
+    await generateDataset({ path: db, docs: 20_000, seed: 'abort', threads: 0 });
+    const dest = join(tmp.dir, 'dest');
+    const controller = new AbortController();
+    let batches = 0;
+    const backup = backupSnapshot({
+      db,
+      destination: dest,
+      compression: 'none',
+      signal: controller.signal,
+      onProgress: () => {
+        if (++batches === 2) controller.abort();
+      },
+    });
+    await expect(backup).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    for (const c of existsSync(dest) ? readdirSync(dest) : []) {
+      // No manifest was written for the aborted first backup, and no finished file either.
+      expect(readdirSync(join(dest, c)).filter((n) => !n.endsWith('.in-progress'))).toEqual([]);
+    }
+    // The lock and the pinned snapshot were released: the next backup runs and restores.
+    const r = await backupSnapshot({ db, destination: dest });
+    const restored = await restoreSnapshot({ from: join(dest, r.chain), to: join(tmp.dir, 'out') });
+    expect(restored.txnId).toBe(r.txnId);
+  });
 });

@@ -41,7 +41,7 @@ export async function digestOpenEnv(env: RootDatabase, path: string, transaction
 
 /** digestEnv: digest of the environment at `path` (opened read-only here, then closed). */
 export async function digestEnv(path: string): Promise<EnvDigest> {
-  const env = open({ path, readOnly: true, maxDbs: 1000 });
+  const env = open({ path, readOnly: true, maxDbs: 1000, noSubdir: false });
   try {
     return await digestOpenEnv(env, path);
   } finally {

@@ -109,8 +109,8 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
 async function sameContent(sourcePath: string, restoredPath: string, txnId: number): Promise<boolean> {
   const info = await envInfo(sourcePath);
   if (info.lastTxnId !== txnId) return false;
-  const a = open({ path: sourcePath, readOnly: true, maxDbs: 64 });
-  const b = open({ path: restoredPath, readOnly: true, maxDbs: 64 });
+  const a = open({ path: sourcePath, readOnly: true, maxDbs: 64, noSubdir: false });
+  const b = open({ path: restoredPath, readOnly: true, maxDbs: 64, noSubdir: false });
   try {
     for (const d of info.namedDatabases ?? []) {
       const opts = { keyEncoding: 'binary' as const, encoding: 'binary' as const, dupSort: (d.flags & 0x04) !== 0 };

@@ -14,6 +14,7 @@ export const spec: CommandSpec = {
     from: { kind: 'string', value: 'CHAIN_DIR', help: 'chain folder (<dest>/<UTC time>.<name>.snapshot)', required: true },
     to: { kind: 'string', value: 'DIR', help: 'environment directory to create (must not exist, or be empty)', required: true },
     upto: { kind: 'string', value: 'FILE|TXNID', help: 'last file to apply, by name or transaction id (default: all)' },
+    compact: { kind: 'boolean', help: 'compact (defragment) the restored environment: same content, no free pages' },
     ...KEY_OPTIONS,
     json: { kind: 'boolean', help: 'print the result as JSON' },
     quiet: { kind: 'boolean', help: 'no progress lines' },
@@ -29,6 +30,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
     to: o.to as string,
     upto,
     key,
+    compact: o.compact === true,
     signal: io.signal,
     onProgress: o.quiet ? undefined : (p) => io.err(`restore: applied ${p.fileIndex + 1}/${p.files} ${p.file} (${formatBytes(p.bytesRead)} read)`),
   });
