@@ -100,15 +100,21 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
     throw new DestinationNotEmptyError(`${path} exists and is not an empty directory or a database`);
   }
   const started = performance.now();
-  const db = openDatabase(path, { noSync: true });
-  let source: BatchSource | undefined;
+  const counts = collectionCounts(profile, options.docs);
+  // Start the workers first: booting them and building their corpora overlaps with opening
+  // and preparing the database below.
+  const source: BatchSource = createBatchSource({ seed, profile: profileName, counts, epoch: DATASET_EPOCH, corpusBytes }, threads);
+  let db;
+  try {
+    db = openDatabase(path, { noSync: true });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
   try {
     if ((db.docs.getStats() as { entryCount: number }).entryCount > 0) {
       throw new DestinationNotEmptyError(`${path} already holds documents; generate only fills an empty database`);
     }
-    const counts = collectionCounts(profile, options.docs);
-    // Start the workers first: building their corpora overlaps with the set-up below.
-    source = createBatchSource({ seed, profile: profileName, counts, epoch: DATASET_EPOCH, corpusBytes }, threads);
     for (const def of profile.indexes) await db.defineIndex(def);
     const env = db.env;
     // Handles with binary values on the same named databases: the workers already produced
@@ -199,7 +205,7 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
       generatorVersion: GENERATOR_VERSION,
     };
   } finally {
-    await source?.close();
+    await source.close();
     await db.close();
   }
 }
