@@ -38,34 +38,6 @@ Status MainTreeWalker::ListNamedDatabases(std::vector<NamedDb>* out) {
   return Status::Ok();
 }
 
-Status MainTreeWalker::NodeOffsets(uint64_t pgno, const std::vector<uint8_t>& page,
-                                   std::vector<size_t>* offsets) const {
-  const size_t header = format_.header_size;
-  const size_t base = format_.page_base;
-  const uint8_t* bytes = page.data();
-  const size_t lower = LoadU16(bytes + header - 4);
-  const size_t upper = LoadU16(bytes + header - 2);
-  // mp_lower counts from PAGEBASE; the slot array starts right after the header.
-  const size_t slots_start = header - base;
-  if (lower < slots_start || (lower - slots_start) % 2 != 0 || upper < lower || base + upper > page_size_) {
-    return Status::CorruptEnv(StringPrintf("page %" PRIu64 " has free-space bounds lower=%zu upper=%zu", pgno,
-                                           lower, upper));
-  }
-  const size_t count = (lower - slots_start) / 2;
-  offsets->clear();
-  offsets->reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    // Slot i sits at header + 2i, which is < base + lower <= page size (checked above).
-    const size_t node = base + LoadU16(bytes + header + 2 * i);
-    if (node < base + upper || node % 2 != 0 || node + kNodeHeaderSize > page_size_) {
-      return Status::CorruptEnv(
-          StringPrintf("page %" PRIu64 " slot %zu points to offset %zu outside its node area", pgno, i, node));
-    }
-    offsets->push_back(node);
-  }
-  return Status::Ok();
-}
-
 Status MainTreeWalker::VisitPage(uint64_t pgno, uint32_t level, std::vector<NamedDb>* out) {
   const DbRecord& main = meta_.main_db;
   // The record's page counts bound the walk: a crafted file cannot make us read more pages than it claims.
@@ -85,7 +57,7 @@ Status MainTreeWalker::VisitPage(uint64_t pgno, uint32_t level, std::vector<Name
                                            want_leaf ? "leaf" : "branch"));
   }
   std::vector<size_t> offsets;
-  status = NodeOffsets(pgno, page, &offsets);
+  status = PageNodeOffsets(format_, pgno, page.data(), page_size_, &offsets);
   if (!status.ok()) return status;
   if (offsets.empty()) return Status::CorruptEnv(StringPrintf("main tree page %" PRIu64 " has no nodes", pgno));
 

@@ -38,8 +38,6 @@ class MainTreeWalker {
  private:
   Status VisitPage(uint64_t pgno, uint32_t level, std::vector<NamedDb>* out);
   Status VisitLeafNode(uint64_t pgno, const std::vector<uint8_t>& page, size_t node, std::vector<NamedDb>* out);
-  // NodeOffsets: validates mp_lower/mp_upper and returns the byte offset of every node on the page.
-  Status NodeOffsets(uint64_t pgno, const std::vector<uint8_t>& page, std::vector<size_t>* offsets) const;
 
   const PageReader& reader_;
   const Meta& meta_;

@@ -347,4 +347,31 @@ Status PageReader::AdoptFormat(const PageFormat* format, uint32_t page_size) {
   return Status::Ok();
 }
 
+Status PageNodeOffsets(const PageFormat& format, uint64_t pgno, const uint8_t* bytes, size_t size,
+                       std::vector<size_t>* offsets) {
+  const size_t header = format.header_size;
+  const size_t base = format.page_base;
+  const size_t lower = LoadU16(bytes + PageLowerOffset(format));
+  const size_t upper = LoadU16(bytes + PageUpperOffset(format));
+  // mp_lower counts from PAGEBASE; the slot array starts right after the header.
+  const size_t slots_start = header - base;
+  if (lower < slots_start || (lower - slots_start) % 2 != 0 || upper < lower || base + upper > size) {
+    return Status::CorruptEnv(StringPrintf("page %" PRIu64 " has free-space bounds lower=%zu upper=%zu", pgno,
+                                           lower, upper));
+  }
+  const size_t count = (lower - slots_start) / 2;
+  offsets->clear();
+  offsets->reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    // Slot i sits at header + 2i, which is < base + lower <= size (checked above).
+    const size_t node = base + LoadU16(bytes + header + 2 * i);
+    if (node < base + upper || node % 2 != 0 || node + kNodeHeaderSize > size) {
+      return Status::CorruptEnv(
+          StringPrintf("page %" PRIu64 " slot %zu points to offset %zu outside its node area", pgno, i, node));
+    }
+    offsets->push_back(node);
+  }
+  return Status::Ok();
+}
+
 }  // namespace pagevault

@@ -118,6 +118,11 @@ class PageReader {
   uint32_t page_size_ = 0;
 };
 
+// PageNodeOffsets: validates mp_lower/mp_upper of a page (or a dupSort sub-page) of `size` bytes at `bytes` and
+// lists the byte offset of every node on it, each checked to lie inside the node area. Shared by every tree walker.
+Status PageNodeOffsets(const PageFormat& format, uint64_t pgno, const uint8_t* bytes, size_t size,
+                       std::vector<size_t>* offsets);
+
 }  // namespace pagevault
 
 #endif  // PAGEVAULT_NATIVE_PAGE_READER_H_

@@ -153,37 +153,11 @@ Status SnapshotWalker::VisitPage(Tree* tree, uint64_t pgno, uint32_t level) {
   return status;
 }
 
-Status SnapshotWalker::NodeOffsets(uint64_t pgno, const uint8_t* bytes, size_t size,
-                                   std::vector<size_t>* offsets) const {
-  const size_t header = format_.header_size;
-  const size_t base = format_.page_base;
-  const size_t lower = LoadU16(bytes + PageLowerOffset(format_));
-  const size_t upper = LoadU16(bytes + PageUpperOffset(format_));
-  // mp_lower counts from PAGEBASE; the slot array starts right after the header.
-  const size_t slots_start = header - base;
-  if (lower < slots_start || (lower - slots_start) % 2 != 0 || upper < lower || base + upper > size) {
-    return Status::CorruptEnv(StringPrintf("page %" PRIu64 " has free-space bounds lower=%zu upper=%zu", pgno,
-                                           lower, upper));
-  }
-  const size_t count = (lower - slots_start) / 2;
-  offsets->clear();
-  offsets->reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    // Slot i sits at header + 2i, which is < base + lower <= size (checked above).
-    const size_t node = base + LoadU16(bytes + header + 2 * i);
-    if (node < base + upper || node % 2 != 0 || node + kNodeHeaderSize > size) {
-      return Status::CorruptEnv(
-          StringPrintf("page %" PRIu64 " slot %zu points to offset %zu outside its node area", pgno, i, node));
-    }
-    offsets->push_back(node);
-  }
-  return Status::Ok();
-}
 
 Status SnapshotWalker::VisitBranch(Tree* tree, uint64_t pgno, uint32_t level, const std::vector<uint8_t>& page) {
   ++tree->branch_pages;
   std::vector<size_t> offsets;
-  Status status = NodeOffsets(pgno, page.data(), page_size_, &offsets);
+  Status status = PageNodeOffsets(format_, pgno, page.data(), page_size_, &offsets);
   if (!status.ok()) return status.AddContext(tree->label);
   if (offsets.empty()) {
     return Status::CorruptEnv(StringPrintf("%s: branch page %" PRIu64 " has no children", tree->label.c_str(), pgno));
@@ -230,7 +204,7 @@ Status SnapshotWalker::VisitLeaf(Tree* tree, uint64_t pgno, const std::vector<ui
     return Status::Ok();
   }
   std::vector<size_t> offsets;
-  Status status = NodeOffsets(pgno, bytes, page_size_, &offsets);
+  Status status = PageNodeOffsets(format_, pgno, bytes, page_size_, &offsets);
   if (!status.ok()) return status.AddContext(tree->label);
   if (offsets.empty()) {
     return Status::CorruptEnv(StringPrintf("%s: leaf page %" PRIu64 " has no entries", tree->label.c_str(), pgno));

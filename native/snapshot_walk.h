@@ -93,8 +93,6 @@ class SnapshotWalker {
   Status VisitNode(Tree* tree, uint64_t pgno, const std::vector<uint8_t>& page, size_t node);
   Status VisitOverflow(Tree* tree, uint64_t leaf_pgno, const uint8_t* ref, uint64_t data_size);
   Status VisitSubDatabase(Tree* parent, TreeKind kind, std::string label, const uint8_t* record_bytes);
-  // NodeOffsets: validates mp_lower/mp_upper of a page (or sub-page) of `size` bytes and lists its node offsets.
-  Status NodeOffsets(uint64_t pgno, const uint8_t* page, size_t size, std::vector<size_t>* offsets) const;
   Status CountVisit(const Tree& tree);
 
   const PageReader& reader_;
