@@ -166,13 +166,20 @@ class BatchWorker : public Napi::AsyncWorker {
     if (runs.IsEmpty() || env.IsExceptionPending()) return;  // batch_.data still owns the pages and frees them
     std::memcpy(runs.Data(), batch_.runs.data(), batch_.runs.size() * sizeof(double));
     uint8_t* data = batch_.data.release();
+    const int64_t size = static_cast<int64_t>(batch_.size);
     // External (no copy). On failure Buffer::New drops its finalizer without running it: the pages are ours again.
-    Napi::Buffer<uint8_t> buffer =
-        Napi::Buffer<uint8_t>::New(env, data, batch_.size, [](Napi::Env, uint8_t* bytes) { delete[] bytes; });
+    // The size is reported to V8 as external memory (and taken back when the buffer is collected): without it V8
+    // sees only a small object per 8 MiB batch and lets dozens of them pile up before collecting (measured: 112 MB
+    // of batches alive while streaming a 2 GB snapshot).
+    Napi::Buffer<uint8_t> buffer = Napi::Buffer<uint8_t>::New(env, data, batch_.size, [size](Napi::Env finalize_env, uint8_t* bytes) {
+      delete[] bytes;
+      Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -size);
+    });
     if (buffer.IsEmpty()) {
       delete[] data;
       return;
     }
+    Napi::MemoryManagement::AdjustExternalMemory(env, size);
     if (env.IsExceptionPending()) return;
     Napi::Object result = Napi::Object::New(env);
     result.Set("runs", runs);
