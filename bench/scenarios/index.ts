@@ -12,10 +12,11 @@ import { scenario as resticRestore } from './restic-restore.js';
 import { plain as snapshotFullPlain, scenario as snapshotFull } from './snapshot-full.js';
 import { scenario as snapshotIncremental } from './snapshot-incremental.js';
 import { scenario as snapshotRestore } from './snapshot-restore.js';
+import { scenario as snapshotUnderLoad } from './snapshot-under-load.js';
 
 /** SCENARIOS: name → scenario. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
-  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore].map((s) => [s.name, s as Scenario]),
+  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore, snapshotUnderLoad].map((s) => [s.name, s as Scenario]),
 );
 
 /** DEFAULT_BASELINE: the floor every table is compared against when it is listed. */

@@ -96,3 +96,10 @@ export function checkChainOrder(m: ChainManifest, where: string): void {
 export function serializeManifest(m: ChainManifest): string {
   return `${JSON.stringify(m, null, 2)}\n`;
 }
+
+/** ensureChainMatches: a header read from a chain file must belong to that chain at that position. */
+export function ensureChainMatches(manifest: ChainManifest, file: ManifestFile, header: { chainId: string; sequence: number; snapshotTxnId: number }, where: string): void {
+  if (header.chainId !== manifest.chainId || header.sequence !== file.seq || header.snapshotTxnId !== file.txnId) {
+    throw new ChainMismatchError(`${where} does not belong to this chain at position ${file.seq} (it says chain ${header.chainId}, position ${header.sequence}, txn ${header.snapshotTxnId})`);
+  }
+}

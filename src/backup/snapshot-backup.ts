@@ -24,7 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import * as lmdb from 'lmdb';
 import { open, type RootDatabase } from 'lmdb';
 import { realpathSync } from 'node:fs';
-import { AbortedError, ChainMismatchError, InvalidArgumentError } from '../errors.js';
+import { AbortedError, InvalidArgumentError } from '../errors.js';
 import { createBackupWriter, type BackupFileSummary } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
 import { LocalSink } from '../sinks/local.js';
@@ -360,11 +360,4 @@ function withProgress(source: PageSource, onBatch: (pages: number, bytes: number
       };
     },
   });
-}
-
-/** ensureChainMatches: a header read from a chain file must belong to that chain at that position. */
-export function ensureChainMatches(manifest: ChainManifest, file: ManifestFile, header: { chainId: string; sequence: number; snapshotTxnId: number }, where: string): void {
-  if (header.chainId !== manifest.chainId || header.sequence !== file.seq || header.snapshotTxnId !== file.txnId) {
-    throw new ChainMismatchError(`${where} does not belong to this chain at position ${file.seq} (it says chain ${header.chainId}, position ${header.sequence}, txn ${header.snapshotTxnId})`);
-  }
 }

@@ -17,7 +17,7 @@ import { open } from 'lmdb';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ensureChainMatches } from '../backup/snapshot-backup.js';
+import { ensureChainMatches } from '../backup/manifest.js';
 import { readManifest } from '../backup/chain-store.js';
 import type { ChainManifest, ManifestFile } from '../backup/manifest.js';
 import {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { open } from 'lmdb';
-import { ensureChainMatches } from '../backup/snapshot-backup.js';
+import { ensureChainMatches } from '../backup/manifest.js';
 import { BackupCorruptError, ChainBrokenError, CorruptEnvError } from '../errors.js';
 import { createBackupReader } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
