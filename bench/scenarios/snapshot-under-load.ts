@@ -44,6 +44,8 @@ export const scenario: Scenario<State> = {
     const env = await cloneEnv(ctx.envDir, ctx.outDir);
     const key = await benchKey();
     const writer = spawn(process.execPath, [BIN, 'load', '--db', env, '--writes-per-sec', '0', '--duration', '3600', '--quiet'], { stdio: 'ignore' });
+    // Never leave the writer behind, whatever happens to this run (a failed run skips `after`).
+    process.once('exit', () => writer.kill('SIGKILL'));
     // Read-write, though it only reads: lmdb-js cannot mix a read-only and a read-write handle of one
     // environment in a process, and the backup (same process) pins through a writable one (it reuses this).
     const reader = open({ path: env, noSubdir: false, maxDbs: 64 });

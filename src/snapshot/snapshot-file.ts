@@ -35,9 +35,6 @@ export interface SnapshotFileWriterOptions {
   durable?: boolean;
 }
 
-/** Writes in flight at once: pwrites at distinct offsets are independent, and a restore of scattered pages is
- *  bound by their round trips to the thread pool when they are issued one at a time. */
-const MAX_WRITES_IN_FLIGHT = 32;
 
 /** SnapshotFileResult: what was written. */
 export interface SnapshotFileResult {
@@ -61,8 +58,6 @@ export class SnapshotFileWriter {
   readonly durable: boolean;
   #file: FileHandle | undefined;
   #pagesWritten = 0;
-  readonly #inFlight = new Set<Promise<void>>();
-  #failure: unknown;
 
   private constructor(path: string, pageSize: number, mode: SnapshotFileMode, file: FileHandle, durable: boolean) {
     this.path = path;
@@ -108,38 +103,19 @@ export class SnapshotFileWriter {
     return this.#pagesWritten;
   }
 
-  /**
-   * writePages: writes whole pages starting at page `firstPgno` (>= 2). The bytes are copied, so the caller may
-   * reuse `data` once this resolves; up to MAX_WRITES_IN_FLIGHT writes proceed at once, and `finish` waits for
-   * all of them (a failed write fails the next call or `finish`).
-   */
+  /** writePages: writes whole pages starting at page `firstPgno` (>= 2); resolves once they are written. */
   async writePages(firstPgno: number, data: Uint8Array): Promise<void> {
     const file = this.#open();
     if (!Number.isSafeInteger(firstPgno) || firstPgno < 2 || data.length % this.pageSize !== 0) {
       throw new InvalidArgumentError(`cannot write ${data.length} bytes at page ${firstPgno}`);
     }
-    if (this.#failure !== undefined) throw this.#failure;
-    const bytes = Buffer.from(data);
-    const offset = firstPgno * this.pageSize;
-    const write = (async () => {
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await file.write(bytes, done, bytes.length - done, offset + done);
-        done += bytesWritten;
-      }
-    })().catch((err: unknown) => {
-      this.#failure ??= err;
-    });
-    this.#inFlight.add(write);
-    void write.finally(() => this.#inFlight.delete(write));
+    // One write at a time: `data` may be a view of a chunk the producer reuses once this resolves.
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await file.write(data, done, data.length - done, firstPgno * this.pageSize + done);
+      done += bytesWritten;
+    }
     this.#pagesWritten += data.length / this.pageSize;
-    if (this.#inFlight.size >= MAX_WRITES_IN_FLIGHT) await Promise.race(this.#inFlight);
-  }
-
-  /** #drain: waits for every write in flight; throws the first failure. */
-  async #drain(): Promise<void> {
-    await Promise.all(this.#inFlight);
-    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /**
@@ -151,7 +127,6 @@ export class SnapshotFileWriter {
     if (metaPages.length !== 2 * this.pageSize) {
       throw new InvalidArgumentError(`meta pages must be ${2 * this.pageSize} bytes, got ${metaPages.length}`);
     }
-    await this.#drain();
     const sync = async (): Promise<void> => {
       if (this.durable) await file.sync();
     };
@@ -180,7 +155,6 @@ export class SnapshotFileWriter {
     const file = this.#file;
     if (file === undefined) return;
     this.#file = undefined;
-    await Promise.all(this.#inFlight);
     await file.close().catch(() => undefined);
     if (this.mode === 'create') await unlink(this.path).catch(() => undefined);
   }
