@@ -18,6 +18,7 @@
         'native/format.cc',
         'native/main_tree.cc',
         'native/page_reader.cc',
+        'native/page_writer.cc',
         'native/snapshot_handle.cc',
         'native/snapshot_meta.cc',
         'native/snapshot_pages.cc',

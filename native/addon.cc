@@ -2,6 +2,7 @@
 //   envInfo(path: string): Promise<RawEnvInfo>   (env_info_worker.h)
 //   formats: [{ dataVersion, pageHeaderSize, pageBase, maxPageSize, description }]  the layouts the reader knows
 //   tryLockFile(path): number | null, unlockFile(fd)  exclusive flock(2) locks (file_lock.h)
+//   writeRuns(fd, runs, data, pageSize): Promise<void>  batched pwrites of page runs (page_writer.h)
 //   readMetaPages(path), openSnapshot(path, metaPages, txnId, baseTxnId)  page snapshots (snapshot_handle.h)
 // Loaded only by src/native/binding.ts, which declares these types. The addon links no LMDB and keeps no global
 // state (per-load state lives in AddonData, napi instance data), so it is safe to load in several worker threads
@@ -12,6 +13,7 @@
 #include "addon_data.h"
 #include "env_info_worker.h"
 #include "file_lock.h"
+#include "page_writer.h"
 #include "format.h"
 #include "snapshot_handle.h"
 
@@ -41,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("formats", FormatsToJs(env));
   exports.Set("tryLockFile", Napi::Function::New(env, JsTryLockFile, "tryLockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, JsUnlockFile, "unlockFile"));
+  exports.Set("writeRuns", Napi::Function::New(env, JsWriteRuns, "writeRuns"));
   SnapshotHandle::Init(env, exports);
   return exports;
 }

@@ -187,6 +187,12 @@ export interface NativeBinding {
   tryLockFile(path: string): number | null;
   /** unlockFile: releases the lock and closes the descriptor. */
   unlockFile(fd: number): void;
+  /**
+   * writeRuns: pwrites page runs ([firstPgno, count, ...]) whose pages lie back to back in `data` into the open
+   * file `fd`, on the libuv pool. `data` must stay unmodified until the promise settles. Rejects with an Error
+   * carrying `errno`/`syscall` on a failed write.
+   */
+  writeRuns(fd: number, runs: Float64Array, data: Buffer, pageSize: number): Promise<void>;
 }
 
 const ADDON_FILE = 'pagevault_native.node';

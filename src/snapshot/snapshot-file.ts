@@ -11,8 +11,8 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import { ChainMismatchError, DestinationNotEmptyError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { nativeReadMetaPages } from '../native/binding.js';
+import { ChainMismatchError, DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
+import { loadBinding, nativeReadMetaPages } from '../native/binding.js';
 import { PageRecordDecoder, type PageStreamHeader } from './page-records.js';
 import type { PageSource } from './page-source.js';
 
@@ -116,6 +116,23 @@ export class SnapshotFileWriter {
       done += bytesWritten;
     }
     this.#pagesWritten += data.length / this.pageSize;
+  }
+
+  /**
+   * writeRuns: writes a batch of page runs ([firstPgno, count, ...], pages back to back in `data`) with one native
+   * call that pwrites them all on the libuv pool: for the thousands of short runs of an incremental, one thread
+   * pool round trip instead of one per run. `data` must not change until this resolves.
+   */
+  async writeRuns(runs: Float64Array, data: Buffer): Promise<void> {
+    const file = this.#open();
+    let pages = 0;
+    for (let i = 1; i < runs.length; i += 2) pages += runs[i];
+    try {
+      await loadBinding().writeRuns(file.fd, runs, data, this.pageSize);
+    } catch (err) {
+      throw new IoError(`writing pages into ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#pagesWritten += pages;
   }
 
   /**
@@ -232,6 +249,7 @@ export async function applyPageRecords(
   options: { mode?: SnapshotFileMode; durable?: boolean } = {},
 ): Promise<SnapshotFileResult & { header: PageStreamHeader }> {
   const decoder = new PageRecordDecoder();
+  const batcher = new RunBatcher();
   let writer: SnapshotFileWriter | undefined;
   let header: PageStreamHeader | undefined;
   let metaPages: Buffer | undefined;
@@ -248,10 +266,11 @@ export async function applyPageRecords(
             durable: options.durable,
           });
         } else if (record.type === 'pages') {
-          await (writer as SnapshotFileWriter).writePages(record.firstPgno, record.data);
+          await batcher.add(writer as SnapshotFileWriter, record.firstPgno, record.count, record.data);
         }
       }
     }
+    if (writer) await batcher.flush(writer);
     decoder.finish();
     if (writer === undefined || header === undefined || metaPages === undefined) {
       throw new Error('applyPageRecords: decoder finished without BEGIN');
@@ -267,4 +286,40 @@ export async function applyPageRecords(
     pagesWritten: writer.pagesWritten,
     bytesWritten: writer.pagesWritten * header.pageSize,
   };
+}
+
+/** RUN_BATCH_BYTES: pages gathered before one native write call (short runs only; long ones go straight out). */
+const RUN_BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * RunBatcher: gathers short page runs (copied: the decoder's chunks may be reused) into one buffer and writes them
+ * with one native call per batch; adjacent runs merge. A run longer than the batch is written directly.
+ */
+class RunBatcher {
+  readonly #buffer = Buffer.allocUnsafe(RUN_BATCH_BYTES);
+  #fill = 0;
+  #runs: number[] = [];
+
+  async add(writer: SnapshotFileWriter, firstPgno: number, count: number, data: Buffer): Promise<void> {
+    if (data.length > RUN_BATCH_BYTES) {
+      await this.flush(writer);
+      await writer.writePages(firstPgno, data);
+      return;
+    }
+    if (this.#fill + data.length > RUN_BATCH_BYTES) await this.flush(writer);
+    data.copy(this.#buffer, this.#fill);
+    this.#fill += data.length;
+    const n = this.#runs.length;
+    if (n > 0 && this.#runs[n - 2] + this.#runs[n - 1] === firstPgno) this.#runs[n - 1] += count;
+    else this.#runs.push(firstPgno, count);
+  }
+
+  async flush(writer: SnapshotFileWriter): Promise<void> {
+    if (this.#fill === 0) return;
+    const runs = Float64Array.from(this.#runs);
+    const fill = this.#fill;
+    this.#runs = [];
+    this.#fill = 0;
+    await writer.writeRuns(runs, this.#buffer.subarray(0, fill));
+  }
 }

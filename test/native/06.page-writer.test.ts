@@ -1,0 +1,41 @@
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadBinding } from '../../src/native/binding.js';
+import { useTmpEnv } from '../helpers/tmp-env.js';
+
+const tmp = useTmpEnv();
+
+describe('native writeRuns', () => {
+  it('pwrites each run at its page offset, pages back to back in one buffer', async () => {
+    const path = join(tmp.dir, 'f');
+    const fd = openSync(path, 'w+');
+    try {
+      const data = Buffer.concat([Buffer.alloc(1024, 1), Buffer.alloc(512, 2), Buffer.alloc(512, 3)]);
+      await loadBinding().writeRuns(fd, Float64Array.from([2, 2, 7, 1, 9, 1]), data, 512);
+    } finally {
+      closeSync(fd);
+    }
+    const bytes = readFileSync(path);
+    expect(statSync(path).size).toBe(10 * 512);
+    expect(bytes.subarray(1024, 2048).every((b) => b === 1)).toBe(true);
+    expect(bytes.subarray(3584, 4096).every((b) => b === 2)).toBe(true);
+    expect(bytes.subarray(4608, 5120).every((b) => b === 3)).toBe(true);
+    expect(bytes.subarray(2048, 3584).every((b) => b === 0)).toBe(true);
+  });
+
+  it('refuses inconsistent arguments and reports a failed write with its errno', async () => {
+    const b = loadBinding();
+    expect(() => b.writeRuns(3, Float64Array.from([2, 1]), Buffer.alloc(100), 512)).toThrow(RangeError);
+    expect(() => b.writeRuns(3, Float64Array.from([1, 1]), Buffer.alloc(512), 512)).toThrow(RangeError);
+    expect(() => b.writeRuns(3, Float64Array.from([2, 1]), Buffer.alloc(512), 500)).toThrow(RangeError);
+    const fd = openSync(join(tmp.dir, 'ro'), 'w');
+    closeSync(fd);
+    const readOnly = openSync(join(tmp.dir, 'ro'), 'r');
+    try {
+      await expect(b.writeRuns(readOnly, Float64Array.from([2, 1]), Buffer.alloc(512), 512)).rejects.toMatchObject({ syscall: 'pwrite', errno: -9 });
+    } finally {
+      closeSync(readOnly);
+    }
+  });
+});
