@@ -44,7 +44,7 @@ export interface GenerateOptions {
   threads?: number;
   /** Documents per batch (and per write transaction); default 2048. */
   batchSize?: number;
-  /** Corpus size in bytes; default 32 MiB. Smaller is faster to start but compresses better. */
+  /** Corpus size in bytes; default 8 MiB. Smaller is faster to start but compresses better. */
   corpusBytes?: number;
   /** Called after every committed batch. */
   onProgress?: (p: GenerateProgress) => void;
