@@ -8,7 +8,7 @@
  * by default). Runs go round-robin (run 1 of every scenario, then run 2 …) so slow drift
  * of the machine (page cache, thermal, other tenants) spreads over all scenarios.
  *
- * Why not benchmark.js (the `benchmark` devDependency): it times a function repeatedly
+ * Why not benchmark.js (the `benchmark` package the project was asked to consider): it times a function repeatedly
  * inside ONE process until the statistics settle. Our unit of work is a whole backup of
  * a 0.2–10+ GB database that takes seconds to minutes and leaves gigabytes on disk, so
  * (1) we can afford only a handful of samples, not the dozens benchmark.js's adaptive
@@ -20,7 +20,7 @@
  * directory, page-cache drop) that benchmark.js's setup hooks, compiled into the timed
  * function's body, don't isolate. So the harness times one call per child process with
  * performance.now() and keeps its statistics (stats.ts) to median/min/max/percentiles.
- * The devDependency can be dropped.
+ * (So the package is not a dependency; the README's package table says the same.)
  */
 import { fork } from 'node:child_process';
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
