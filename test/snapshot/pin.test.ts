@@ -73,7 +73,8 @@ describe('pinSnapshot', () => {
         data.put(Buffer.from(`k${String(k).padStart(6, '0')}`), value);
       }
     });
-    const writer = runNode(WRITER, [envDir, '7000', '5']);
+    // 9 s: long enough that the writer still runs during the control below, on a slow or busy machine too.
+    const writer = runNode(WRITER, [envDir, '7000', '9']);
     await writer.ready;
     await sleep(200);
 
