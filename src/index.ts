@@ -25,3 +25,5 @@ export { readBackupHeader, verifyBackupFile } from './format/index.js';
 export type { BackupHeader, BackupKind, BackupFileSummary } from './format/index.js';
 export { compressionCodecs } from './transforms/index.js';
 export type { CompressionName } from './transforms/index.js';
+export { backup, restore, verify } from './api.js';
+export type { BackupOptions } from './api.js';

@@ -41,3 +41,12 @@ describe('chain manifest', () => {
     expect(() => parseManifest(JSON.stringify({ ...manifest([]), version: 9 }), 'm')).toThrow(expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_BACKUP }));
   });
 });
+
+describe('library verbs', () => {
+  it('backup/restore/verify are the snapshot operations, and the JSON type is refused until it exists', async () => {
+    const api = await import('../../src/index.js');
+    expect(typeof api.backup).toBe('function');
+    await expect(api.backup({ type: 'backup', db: '/nowhere', destination: '/nowhere' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(api.backup({ db: '/nowhere/at/all', destination: '/tmp/x' })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
+  });
+});
