@@ -9,7 +9,7 @@
  * - `index`: 4 uint32 per index entry: index number (position in the profile's
  *   index list), key start, key end (ordered-binary), document number within the batch.
  */
-import { toBufferKey } from 'ordered-binary';
+import { writeKey, type Key } from 'ordered-binary';
 import { indexKeysFor } from '../docdb/index-keys.js';
 import type { Corpus } from './corpus.js';
 import { MsgpackWriter, preEncode, shape } from './msgpack-writer.js';
@@ -86,10 +86,11 @@ export function encodeBatch(ctx: EncoderContext, batch: Batch, reuse?: ArrayBuff
 
     for (const { def, ix } of indexes) {
       for (const key of indexKeysFor(def, indexed)) {
-        // toBufferKey returns a view of a shared scratch buffer: copy it out at once.
-        const kb = toBufferKey(key);
+        // Encoded in place (ordered-binary's writeKey), not with toBufferKey, which allocates a Buffer per key.
+        // Index keys are short (lmdb-js caps keys at 1978 bytes); the room reserved covers any of them.
         const keyStart = w.pos;
-        w.raw(kb);
+        w.ensure(4096);
+        w.pos = writeKey(key as Key, w.buf, w.pos);
         if ((indexCount + 1) * 4 > index.length) {
           const bigger = new Uint32Array(index.length * 2);
           bigger.set(index);
