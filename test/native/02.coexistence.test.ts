@@ -2,7 +2,6 @@
 // open and holds a long read transaction, while another process writes hard. Opening lock.mdb from here, or a
 // second LMDB instance, would wipe lmdb-js's reader table or drop this process's pid lock, after which the writer
 // could recycle pages our snapshot still uses. These tests prove the reader, the pid lock and the snapshot survive.
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBinding } from '../../src/native/binding.js';
 import { envInfo, type EnvInfo } from '../../src/snapshot/env-info.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
+import { runNode } from '../helpers/run-node.js';
 
 const ctx = useTmpEnv();
 
@@ -21,35 +21,6 @@ const READER_LIST = fileURLToPath(new URL('./fixtures/lmdb-reader-list.mjs', imp
 const KEY_COUNT = 1000;
 const SIDE_DBS = 200;
 const WRITE_MS = 2500;
-
-interface ChildRun {
-  /** Resolves once the child printed `ready` (the writer) or immediately (others). */
-  ready: Promise<void>;
-  /** Resolves with the child's stdout lines when it exits with code 0; rejects otherwise. */
-  done: Promise<string[]>;
-}
-
-function runNode(script: string, args: string[], waitForReady: boolean): ChildRun {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let markReady: () => void = () => undefined;
-  const ready = waitForReady ? new Promise<void>((resolve) => (markReady = resolve)) : Promise.resolve();
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    if (stdout.startsWith('ready\n')) markReady();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<string[]>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      markReady();
-      if (code === 0) resolve(stdout.trim().split('\n'));
-      else reject(new Error(`${script} exited with ${code ?? signal}: ${stderr}`));
-    });
-  });
-  return { ready, done };
-}
 
 interface ReaderSlot {
   pid: number;

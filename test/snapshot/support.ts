@@ -2,7 +2,6 @@
  * support: shared helpers of the page snapshot tests: raw-byte digests of lmdb-js databases (the oracle), opening
  * restored copies, child processes, and lmdb-js reader-table parsing.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,35 +74,7 @@ export async function withCopy<T>(
   }
 }
 
-export interface ChildRun {
-  /** Resolves once the child printed `ready`. */
-  ready: Promise<void>;
-  /** Resolves with the child's stdout lines when it exits with code 0; rejects otherwise. */
-  done: Promise<string[]>;
-}
-
-/** runNode: runs `script` with node; `ready` resolves on a first stdout line `ready`. */
-export function runNode(script: string, args: string[]): ChildRun {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    if (stdout.startsWith('ready\n')) markReady();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = new Promise<string[]>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      markReady();
-      if (code === 0) resolve(stdout.trim().split('\n'));
-      else reject(new Error(`${script} exited with ${code ?? signal}: ${stderr}`));
-    });
-  });
-  return { ready, done };
-}
+export { runNode, type ChildRun } from '../helpers/run-node.js';
 
 /** ReaderSlot: one line of lmdb-js readerList(). */
 export interface ReaderSlot {
