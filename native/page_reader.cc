@@ -178,16 +178,19 @@ Status PageReader::ReadFully(uint64_t offset, size_t length, uint8_t* dst, size_
   return Status::Ok();
 }
 
-Status PageReader::ReadMetas(MetaPair* out) {
+Status PageReader::ProbeHead(uint8_t* head, size_t* got, const PageFormat** format, uint32_t* page_size) {
   struct stat st;
   if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "fstat", data_path_);
   file_size_ = static_cast<uint64_t>(st.st_size);
+  Status status = ReadFully(0, kHeadProbeSize, head, got);
+  if (!status.ok()) return status;
+  return DetectFormatIn(head, *got, data_path_, format, page_size);
+}
 
+Status PageReader::ReadMetas(MetaPair* out) {
   uint8_t head[kHeadProbeSize];
   size_t got = 0;
-  Status status = ReadFully(0, sizeof(head), head, &got);
-  if (!status.ok()) return status;
-  status = DetectFormatIn(head, got, data_path_, &format_, &page_size_);
+  Status status = ProbeHead(head, &got, &format_, &page_size_);
   if (!status.ok()) return status;
 
   const size_t meta_bytes = format_->header_size + format_->meta_size;
@@ -326,16 +329,11 @@ Status PageReader::DecodeMetaPages(const uint8_t* pages, size_t size, const std:
 }
 
 Status PageReader::AdoptFormat(const PageFormat* format, uint32_t page_size) {
-  struct stat st;
-  if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "fstat", data_path_);
-  file_size_ = static_cast<uint64_t>(st.st_size);
   uint8_t head[kHeadProbeSize];
   size_t got = 0;
-  Status status = ReadFully(0, sizeof(head), head, &got);
-  if (!status.ok()) return status;
   const PageFormat* on_disk = nullptr;
   uint32_t on_disk_page_size = 0;
-  status = DetectFormatIn(head, got, data_path_, &on_disk, &on_disk_page_size);
+  Status status = ProbeHead(head, &got, &on_disk, &on_disk_page_size);
   if (!status.ok()) return status;
   if (on_disk != format || on_disk_page_size != page_size) {
     return Status::CorruptEnv(StringPrintf("'%s' now has %s pages of %u bytes, not the %s pages of %u bytes its meta "

@@ -106,6 +106,10 @@ class PageReader {
  private:
   PageReader(int fd, std::string data_path) : fd_(fd), data_path_(std::move(data_path)) {}
 
+  // ProbeHead: re-reads the file size and the first kHeadProbeSize bytes into `head` (`*got` of them), and detects
+  // the format and page size they show. Shared by ReadMetas and AdoptFormat.
+  Status ProbeHead(uint8_t* head, size_t* got, const PageFormat** format, uint32_t* page_size);
+
   // ReadFully: reads up to `length` bytes at `offset`, retrying EINTR and short reads; `*got` < length means EOF.
   Status ReadFully(uint64_t offset, size_t length, uint8_t* dst, size_t* got) const;
   // CheckHeader: the page-number and txnid checks of ReadPage on a header already read.
