@@ -109,9 +109,7 @@ class CollectWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& error) override {
     // Execute never calls SetError; kept so that a future SetError still settles the promise.
-    handle_->busy_ = false;
-    if (handle_->phase_ == SnapshotHandle::Phase::kCollecting) handle_->phase_ = SnapshotHandle::Phase::kFailed;
-    handle_->WorkerDone();
+    handle_->WorkerFailed(SnapshotHandle::Phase::kCollecting);
     deferred_.Reject(error.Value());
   }
 
@@ -189,9 +187,7 @@ class BatchWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& error) override {
     // Execute never calls SetError; kept so that a future SetError still settles the promise.
-    handle_->busy_ = false;
-    if (handle_->phase_ == SnapshotHandle::Phase::kReading) handle_->phase_ = SnapshotHandle::Phase::kFailed;
-    handle_->WorkerDone();
+    handle_->WorkerFailed(SnapshotHandle::Phase::kReading);
     deferred_.Reject(error.Value());
   }
 
@@ -264,6 +260,12 @@ bool SnapshotHandle::CheckThis(const Napi::CallbackInfo& info) const {
   if (info.This().IsObject() && info.This().As<Napi::Object>().CheckTypeTag(&data->snapshot_handle_tag)) return true;
   Napi::TypeError::New(info.Env(), "SnapshotHandle method called on another object").ThrowAsJavaScriptException();
   return false;
+}
+
+void SnapshotHandle::WorkerFailed(Phase running) {
+  busy_ = false;
+  if (phase_ == running) phase_ = Phase::kFailed;
+  WorkerDone();
 }
 
 void SnapshotHandle::WorkerDone() {

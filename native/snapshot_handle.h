@@ -49,6 +49,9 @@ class SnapshotHandle : public Napi::ObjectWrap<SnapshotHandle> {
 
  private:
   enum class Phase { kOpen, kCollecting, kReady, kReading, kDone, kFailed, kClosed };
+  // WorkerFailed: a worker's OnError: no longer busy, the phase it was running (`running`) becomes kFailed, then
+  // WorkerDone.
+  void WorkerFailed(Phase running);
 
   Napi::Value JsCollect(const Napi::CallbackInfo& info);
   Napi::Value JsNextBatch(const Napi::CallbackInfo& info);
