@@ -15,6 +15,9 @@ struct AddonData {
   Napi::FunctionReference snapshot_handle_ctor;
   napi_type_tag snapshot_handle_tag{};  // random per load: tags every SnapshotHandle
   napi_type_tag snapshot_plan_tag{};    // random per load: tags the External openSnapshot passes to the constructor
+  Napi::FunctionReference export_handle_ctor;
+  napi_type_tag export_handle_tag{};    // random per load: tags every ExportHandle
+  napi_type_tag export_init_tag{};      // random per load: tags the External openExport passes to the constructor
 };
 
 }  // namespace pagevault

@@ -17,7 +17,7 @@ namespace pagevault {
 // ErrorKind: the failure classes; each maps to exactly one JS `code` (see ErrorCodeFor).
 enum class ErrorKind {
   kOk,
-  kNotFound,           // PAGEVAULT_ERR_NOT_FOUND: ENOENT / ENOTDIR on the path or its data.mdb
+  kNotFound,           // PAGEVAULT_ERR_NOT_FOUND: ENOENT / ENOTDIR on the path or its data.mdb, a missing database
   kNotLmdb,            // PAGEVAULT_ERR_NOT_LMDB: no meta magic where any known layout puts it
   kUnsupportedFormat,  // PAGEVAULT_ERR_UNSUPPORTED_FORMAT: unknown version, 32-bit or big-endian, bad page size
   kCorruptEnv,         // PAGEVAULT_ERR_CORRUPT_ENV: a structural check failed
@@ -33,6 +33,8 @@ class Status {
 
   static Status Ok() { return Status(); }
   static Status NotLmdb(std::string message) { return Status(ErrorKind::kNotLmdb, std::move(message)); }
+  // NotFound: something named by the caller (e.g. a database in a snapshot) does not exist; no errno.
+  static Status NotFound(std::string message) { return Status(ErrorKind::kNotFound, std::move(message)); }
   static Status UnsupportedFormat(std::string message) {
     return Status(ErrorKind::kUnsupportedFormat, std::move(message));
   }

@@ -157,6 +157,68 @@ export interface NativeSnapshotHandle {
   close(): void;
 }
 
+/**
+ * ExportDbSpec: one database of a native JSON export (native/export_cursor.h) and how its entries become NDJSON lines:
+ * `prefix` + KEY + `,"v":` + VALUE + (versions ? `,"ver":` + number : '') + `}\n`.
+ */
+export interface ExportDbSpec {
+  /** A named database's exact name; null for the root (main) store, whose named-database records are skipped. */
+  name: string | null;
+  /** Written before the key of every line, e.g. `{"t":"entry","db":"users","k":`. */
+  prefix: string;
+  /**
+   * 'string': an ordered-binary key holding a plain string becomes a JSON string; 'uint32': a 4-byte little-endian
+   * key becomes a number; anything else (and every 'raw' key) becomes `{"$pv":"key","v":"<base64>"}`.
+   */
+  keyMode: 'string' | 'uint32' | 'raw';
+  /**
+   * 'msgpack': msgpackr (records) transcoded to JSON with `$pv` tags, `{"$pv":"mp","v":"<base64>"}` when it cannot
+   * be; 'string': UTF-8 text (else `{"$pv":"raw",...}`); 'binary': `{"$pv":"bin",...}`; 'raw': `{"$pv":"raw",...}`.
+   */
+  valueMode: 'msgpack' | 'string' | 'binary' | 'raw';
+  /** lmdb-js `useVersions`: values start with an 8-byte little-endian float64 version, written as `"ver"`. */
+  versions?: boolean;
+  /**
+   * msgpackr's `mapsAsObjects`: msgpack maps decode to plain objects. Off by default, as in lmdb-js, where they
+   * decode to Maps: a map then takes the `mp` fallback, since no JSON object would read back as a Map.
+   */
+  mapsAsObjects?: boolean;
+  /** msgpackr shared structures (record 0x40 + i has keys structures[i]), read from the same snapshot; null: none. */
+  structures?: (string[] | null)[] | null;
+}
+
+/** RawExportBatch: whole NDJSON lines, how many entries they hold and how many of those took the `mp` fallback. */
+export interface RawExportBatch {
+  data: Buffer;
+  entries: number;
+  fallbacks: number;
+}
+
+/** RawExportStats: the counters of a native export handle as of its last finished call. */
+export interface RawExportStats {
+  entries: number;
+  bytes: number;
+  fallbacks: number;
+  /** Tree and overflow pages read. */
+  pagesRead: number;
+  batches: number;
+}
+
+/**
+ * NativeExportHandle: the addon's ExportHandle (native/export_handle.h). At most one `nextBatch` may be pending;
+ * starting another throws. `close()` is idempotent; a pending call then rejects with PAGEVAULT_ERR_ABORTED (or
+ * settles normally if it had finished).
+ */
+export interface NativeExportHandle {
+  /**
+   * nextBatch: the next whole lines, at least `maxBytes` of them unless the export ends (a line is never split); null
+   * at the end. Databases are looked up by the first call: PAGEVAULT_ERR_NOT_FOUND when one does not exist.
+   */
+  nextBatch(maxBytes: number): Promise<RawExportBatch | null>;
+  stats(): RawExportStats;
+  close(): void;
+}
+
 /** NativeBinding: the exports of `pagevault_native.node`, exactly as the addon defines them in native/addon.cc. */
 export interface NativeBinding {
   /**
@@ -179,6 +241,12 @@ export interface NativeBinding {
    * for bad arguments, else the native error object (CORRUPT_ENV, INCREMENTAL_UNAVAILABLE, ...).
    */
   openSnapshot(path: string, metaPages: Buffer, txnId: number, baseTxnId: number): NativeSnapshotHandle;
+  /**
+   * openExport: SYNCHRONOUS, no I/O: checks that slot `txnId & 1` of `metaPages` holds `txnId` and returns a JSON
+   * export cursor over `dbs` in that snapshot. Throws a TypeError for malformed arguments, else the native error
+   * object (CORRUPT_ENV; UNSUPPORTED_FORMAT for an encrypted environment).
+   */
+  openExport(path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[]): NativeExportHandle;
   /**
    * tryLockFile: SYNCHRONOUS (open + non-blocking flock): opens (creating) `path` and takes an exclusive flock;
    * returns the descriptor, or null when another open file description holds it. Throws an Error with `errno`,
@@ -446,6 +514,67 @@ export function nativeOpenSnapshot(
   const callSite = new Error();
   try {
     return new SnapshotHandle(loadBinding().openSnapshot(path, metaPages, txnId, baseTxnId));
+  } catch (err) {
+    throw toPagevaultError(err, callSite);
+  }
+}
+
+/**
+ * ExportHandle: a NativeExportHandle whose failures are PagevaultErrors carrying the stack of the call that started
+ * them. Same contract as the native handle; owns it.
+ */
+export class ExportHandle {
+  readonly #native: NativeExportHandle;
+
+  constructor(native: NativeExportHandle) {
+    this.#native = native;
+  }
+
+  nextBatch(maxBytes: number): Promise<RawExportBatch | null> {
+    const callSite = new Error();
+    let pending: Promise<RawExportBatch | null>;
+    try {
+      pending = this.#native.nextBatch(maxBytes);
+    } catch (err) {
+      return Promise.reject(toPagevaultError(err, callSite));
+    }
+    return pending.catch((err: unknown) => {
+      throw toPagevaultError(err, callSite);
+    });
+  }
+
+  stats(): RawExportStats {
+    return this.#native.stats();
+  }
+
+  close(): void {
+    this.#native.close();
+  }
+}
+
+/**
+ * nativeOpenExport: the addon's openExport, wrapped in an ExportHandle; synchronous, errors converted by
+ * toPagevaultError. `metaPages` and `txnId` come from pinSnapshot (src/snapshot/pin.ts), which must stay pinned
+ * until the export is closed or finished.
+ *
+ * @example
+ * ```ts
+ * const pinned = await pinSnapshot(env);
+ * const handle = nativeOpenExport(pinned.dataPath, pinned.metas.pages, pinned.txnId, [
+ *   { name: 'users', prefix: '{"t":"entry","db":"users","k":', keyMode: 'string', valueMode: 'msgpack' },
+ * ]);
+ * try {
+ *   for (let batch = await handle.nextBatch(4 << 20); batch; batch = await handle.nextBatch(4 << 20)) out.write(batch.data);
+ * } finally {
+ *   handle.close();
+ *   pinned.release();
+ * }
+ * ```
+ */
+export function nativeOpenExport(path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[]): ExportHandle {
+  const callSite = new Error();
+  try {
+    return new ExportHandle(loadBinding().openExport(path, metaPages, txnId, dbs));
   } catch (err) {
     throw toPagevaultError(err, callSite);
   }
