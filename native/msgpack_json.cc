@@ -41,7 +41,7 @@ void AppendNumber(double value, ByteSink* out) {
 
 }  // namespace
 
-MsgpackJson::MsgpackJson() : slots_(64, nullptr) {}
+MsgpackJson::MsgpackJson() : slots_(64, nullptr), own_(64) {}
 
 bool MsgpackJson::SetSharedStructures(const std::vector<SharedStructure>& structures) {
   if (structures.size() > kMaxSharedStructures) return false;
@@ -71,6 +71,14 @@ bool MsgpackJson::RenderKey(const uint8_t* bytes, size_t size, std::string* text
   // msgpackr renames "__proto__" (readKey, createStructureReader), so the object it returns has "__proto_".
   static const char kProto[] = "__proto__";
   if (size == sizeof(kProto) - 1 && std::memcmp(bytes, kProto, size) == 0) --size;
+  bool plain = true;  // printable ASCII without '"' or '\\': written as it is
+  for (size_t i = 0; i < size && plain; ++i) plain = bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] != '"' && bytes[i] != '\\';
+  if (plain) {
+    text->push_back('"');
+    text->append(reinterpret_cast<const char*>(bytes), size);
+    text->append("\":", 2);
+    return true;
+  }
   key_scratch_.Truncate(0);
   if (!AppendJsonString(bytes, size, &key_scratch_)) return false;
   text->append(reinterpret_cast<const char*>(key_scratch_.data()), key_scratch_.size());
@@ -83,12 +91,12 @@ bool MsgpackJson::Transcode(const uint8_t* data, size_t size, bool maps_as_objec
   end_ = data + size;
   out_ = out;
   maps_as_objects_ = maps_as_objects;
-  own_used_ = 0;
   const size_t mark = out->size();
   bool ok = size > 0 && Value(0) && p_ == end_;
   // Inline definitions live for one value only: put back the shared structures (or holes) they replaced.
   for (uint32_t slot : overridden_) slots_[slot] = slot < shared_.size() ? shared_[slot].get() : nullptr;
   overridden_.clear();
+  retired_.clear();
   if (!ok) out->Truncate(mark);
   return ok;
 }
@@ -175,8 +183,16 @@ bool MsgpackJson::Record(const Shape& shape, uint32_t depth) {
 }
 
 bool MsgpackJson::DefineRecord(uint32_t slot, uint32_t depth) {
+  CachedShape& cached = own_[slot];
+  if (!cached.raw.empty() && Need(cached.raw.size()) && std::memcmp(p_, cached.raw.data(), cached.raw.size()) == 0) {
+    p_ += cached.raw.size();
+    slots_[slot] = cached.shape.get();
+    overridden_.push_back(slot);
+    return Record(*cached.shape, depth);
+  }
   // recordDefinition: read() must give an array (its .map) whose items asSafeString accepts; only strings are
   // accepted here (a number or boolean key would be stringified and could not be told apart).
+  const uint8_t* const start = p_;
   if (!Need(1)) return false;
   const uint8_t token = *p_++;
   size_t count;
@@ -192,12 +208,7 @@ bool MsgpackJson::DefineRecord(uint32_t slot, uint32_t depth) {
     return false;
   }
   if (!Need(count)) return false;
-  if (own_used_ == own_.size()) own_.push_back(std::make_unique<Shape>());
-  Shape* shape = own_[own_used_++].get();
-  shape->text.clear();
-  shape->ends.clear();
-  shape->two_byte = false;
-  shape->pv_first = false;
+  auto shape = std::make_unique<Shape>();
   for (size_t i = 0; i < count; ++i) {
     if (!Need(1)) return false;
     const uint8_t key_token = *p_++;
@@ -221,10 +232,13 @@ bool MsgpackJson::DefineRecord(uint32_t slot, uint32_t depth) {
     shape->ends.push_back(static_cast<uint32_t>(shape->text.size()));
     p_ += length;
   }
-  slots_[slot] = shape;
+  cached.raw.assign(reinterpret_cast<const char*>(start), static_cast<size_t>(p_ - start));
+  if (cached.shape) retired_.push_back(std::move(cached.shape));
+  cached.shape = std::move(shape);
+  slots_[slot] = cached.shape.get();
   overridden_.push_back(slot);
   // The definition is followed at once by the first instance's values.
-  return Record(*shape, depth);
+  return Record(*cached.shape, depth);
 }
 
 bool MsgpackJson::Timestamp(const uint8_t* d, size_t length) {

@@ -97,8 +97,16 @@ class MsgpackJson {
 
   std::vector<std::unique_ptr<Shape>> shared_;  // by shared index; nullptr for holes
   std::vector<const Shape*> slots_;              // by record id - 0x40 (0..63, more with two-byte shared records)
-  std::vector<std::unique_ptr<Shape>> own_;      // inline definitions of the current value (reused storage)
-  size_t own_used_ = 0;
+  // Inline definitions by slot, kept across values with the bytes of the key array they were rendered from: lmdb-js
+  // values re-define the same records in every value, and msgpack is prefix-free, so a byte match of a complete
+  // cached key array is that array. A replaced shape may still be in use by an enclosing record of the same value
+  // (a slot redefined inside it), so it is retired until the value is done rather than freed.
+  struct CachedShape {
+    std::string raw;
+    std::unique_ptr<Shape> shape;
+  };
+  std::vector<CachedShape> own_;                 // by slot (0..63: a definition's slot is its id byte & 0x3f)
+  std::vector<std::unique_ptr<Shape>> retired_;
   std::vector<uint32_t> overridden_;             // slots changed by the current value, restored before the next
   ByteSink key_scratch_;                         // RenderKey's escaping buffer
 };
