@@ -36,6 +36,7 @@ export const ErrorCodes = {
   CHAIN_MISMATCH: 'PAGEVAULT_ERR_CHAIN_MISMATCH',
   INCREMENTAL_UNAVAILABLE: 'PAGEVAULT_ERR_INCREMENTAL_UNAVAILABLE',
   UNSUPPORTED_BACKUP: 'PAGEVAULT_ERR_UNSUPPORTED_BACKUP',
+  INVALID_RECORD: 'PAGEVAULT_ERR_INVALID_RECORD',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -236,5 +237,19 @@ export class IncrementalUnavailableError extends PagevaultError {
 export class UnsupportedBackupError extends PagevaultError {
   constructor(message: string) {
     super(ErrorCodes.UNSUPPORTED_BACKUP, message);
+  }
+}
+
+/**
+ * InvalidBackupRecordError: a JSON backup or export stream holds a record that cannot be
+ * read (bad JSON, unknown record type, wrong format version, missing header, a stream that
+ * ends before its end record). `record` is the 1-based line number when known.
+ */
+export class InvalidBackupRecordError extends PagevaultError {
+  readonly record: number | undefined;
+
+  constructor(message: string, record?: number) {
+    super(ErrorCodes.INVALID_RECORD, record === undefined ? message : `record ${record}: ${message}`);
+    this.record = record;
   }
 }

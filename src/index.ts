@@ -18,6 +18,7 @@ export * from './docdb/index.js';
 export * from './generate/index.js';
 export * from './backup/index.js';
 export * from './restore/index.js';
+export * from './json/index.js';
 export * from './sinks/index.js';
 export { generateKeyFile, loadKey, LoadedKey } from './keys/index.js';
 export type { KeySource } from './keys/index.js';
@@ -26,4 +27,4 @@ export type { BackupHeader, BackupKind, BackupFileSummary } from './format/index
 export { compressionCodecs } from './transforms/index.js';
 export type { CompressionName } from './transforms/index.js';
 export { backup, restore, verify } from './api.js';
-export type { BackupOptions } from './api.js';
+export type { BackupOptions, RestoreOptions } from './api.js';

@@ -6,6 +6,8 @@
 import type { Scenario } from '../scenario.js';
 import { scenario as lmdbCopy } from './lmdb-copy.js';
 import { scenario as lmdbCopyCompact } from './lmdb-copy-compact.js';
+import { backup as jsonBackup, scenario as jsonExport } from './json-export.js';
+import { scenario as jsonRestore } from './json-restore.js';
 import { scenario as naiveJsonExport } from './naive-json-export.js';
 import { scenario as restic } from './restic.js';
 import { scenario as resticRestore } from './restic-restore.js';
@@ -16,7 +18,7 @@ import { scenario as snapshotUnderLoad } from './snapshot-under-load.js';
 
 /** SCENARIOS: name → scenario. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
-  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore, snapshotUnderLoad].map((s) => [s.name, s as Scenario]),
+  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore, snapshotUnderLoad, jsonExport, jsonBackup, jsonRestore].map((s) => [s.name, s as Scenario]),
 );
 
 /** DEFAULT_BASELINE: the floor every table is compared against when it is listed. */

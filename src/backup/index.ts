@@ -1,9 +1,11 @@
 /**
- * backup: taking backups (snapshot now; JSON backups in issue 4): chains on a destination,
+ * backup: taking backups (page snapshots and JSON backups): chains on a destination,
  * their names and manifests, and the one-backup-per-database lock.
  */
 export { backupSnapshot } from './snapshot-backup.js';
 export type { SnapshotBackupOptions, SnapshotBackupResult, BackupProgress } from './snapshot-backup.js';
+export { backupJson } from './json-backup.js';
+export type { JsonBackupOptions, JsonBackupResult, JsonBackupProgress } from './json-backup.js';
 export { listChains, readManifest } from './chain-store.js';
 export type { ChainRef } from './chain-store.js';
 export type { ChainManifest, ManifestFile, DatabaseIdentity } from './manifest.js';

@@ -14,7 +14,10 @@
  *   "compression": "zstd" | "gzip" | "none",
  *   "created": ISO time,
  *   "files": [ { "name", "kind", "seq", "baseTxnId", "txnId", "lastPage", "size", "sha256",
- *                "created", "pages", "plaintextBytes" } ]
+ *                "created", "pages", "plaintextBytes",
+ *                JSON backups also: "lastEtag", "baseEtag", "records", "docs" } ]
+ * A JSON chain ("type": "backup") records the page size and format of the source for
+ * information only; its files hold JSON records (src/json/records.ts), not pages.
  * }
  */
 import { ChainBrokenError, ChainMismatchError, UnsupportedBackupError } from '../errors.js';
@@ -37,6 +40,13 @@ export interface ManifestFile {
   created: string;
   pages: number;
   plaintextBytes: number;
+  /** JSON backups of document databases: the highest etag the file carries up to (its snapshot's last etag). */
+  lastEtag?: number | null;
+  /** JSON backups: documents and tombstones above this etag are in the file (null for a full). */
+  baseEtag?: number | null;
+  /** JSON backups: records, documents, tombstones and entries the file holds. */
+  records?: number;
+  docs?: number;
 }
 
 /** DatabaseIdentity: what ties a chain to one environment (replacing the file changes dev/ino). */

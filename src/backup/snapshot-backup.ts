@@ -21,16 +21,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as lmdb from 'lmdb';
-import { open, type RootDatabase } from 'lmdb';
-import { realpathSync } from 'node:fs';
+import type { RootDatabase } from 'lmdb';
 import { AbortedError, InvalidArgumentError } from '../errors.js';
 import { createBackupWriter, type BackupFileSummary } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
 import { LocalSink } from '../sinks/local.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { Sink } from '../sinks/sink.js';
-import { encodePageRecords, envInfo, openPageSource, type EnvInfo, type PageSource } from '../snapshot/index.js';
+import { encodePageRecords, envInfo, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
 import type { CompressionName } from '../transforms/index.js';
 import { listChains, readManifest, writeManifest } from './chain-store.js';
 import { acquireBackupLock } from './lock.js';
@@ -133,14 +131,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       // A handle this process already has open on the same environment is used as is: opening a second
       // lmdb-js handle runs a synchronous write transaction (lmdb-js's openDB does), which deadlocks while the
       // first handle's writer thread holds the write lock waiting for a JS transaction callback.
-      env = findOpenRoot(info.dataPath);
-      if (!env) {
-        // Read-write: pinning needs lmdb-js's write lock for an instant (LMDB-INTERNALS.md §0). Nothing is written.
-        // Say which layout it is: lmdb-js guesses from a dot in the name, which a folder may have too.
-        const noSubdir = !info.dataPath.endsWith('/data.mdb');
-        env = open({ path: noSubdir ? info.dataPath : dirname(info.dataPath), noSubdir, maxDbs: 1 });
-        ownEnv = true;
-      }
+      ({ env, own: ownEnv } = openRootFor(info, 1));
     }
 
     const name = safeDatabaseName(options.name ?? defaultName(info));
@@ -282,30 +273,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
   }
 }
 
-/**
- * findOpenRoot: a writable lmdb-js store this process already has open on the environment
- * whose data file is `dataPath`, from lmdb-js's own registry of open stores (`allDbs`), or
- * undefined. Any store of an environment can pin it (pinning uses environment-level calls).
- */
-function findOpenRoot(dataPath: string): RootDatabase | undefined {
-  const registry = (lmdb as unknown as { allDbs?: Map<string, unknown> }).allDbs;
-  if (!registry) return undefined;
-  const target = realpathSync(dataPath);
-  for (const store of registry.values()) {
-    const s = store as { path?: string; status?: string; readOnly?: boolean; transaction?: unknown; env?: { address?: number } };
-    // A closed environment has address 0 (named stores of it still say status 'open').
-    if (typeof s.path !== 'string' || s.status === 'closed' || !s.env?.address || s.readOnly || typeof s.transaction !== 'function') continue;
-    try {
-      const real = realpathSync(s.path);
-      if (real === target || `${real}/data.mdb` === target) return store as RootDatabase;
-    } catch {
-      // A store whose folder is gone is not ours to use.
-    }
-  }
-  return undefined;
-}
-
-function defaultName(info: EnvInfo): string {
+export function defaultName(info: EnvInfo): string {
   const dir = dirname(info.dataPath);
   return basename(info.dataPath) === 'data.mdb' ? basename(dir) : basename(info.dataPath).replace(/\.[^.]*$/, '');
 }

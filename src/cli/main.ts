@@ -10,7 +10,9 @@ import { formatHelp, parseCommand, UsageError, type CommandSpec, type ParsedOpti
 import type { Io } from './io.js';
 import * as backup from './commands/backup.js';
 import * as demo from './commands/demo.js';
+import * as exportCmd from './commands/export.js';
 import * as generate from './commands/generate.js';
+import * as importCmd from './commands/import.js';
 import * as info from './commands/info.js';
 import * as key from './commands/key.js';
 import * as load from './commands/load.js';
@@ -22,7 +24,7 @@ interface Command {
   run(options: ParsedOptions, io: Io, positionals?: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { backup, restore, verify, key, info, generate, load, demo };
+const COMMANDS: Record<string, Command> = { backup, restore, verify, export: exportCmd, import: importCmd, key, info, generate, load, demo };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

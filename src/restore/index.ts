@@ -6,3 +6,5 @@ export { restoreSnapshot, openChain, selectFiles } from './snapshot-restore.js';
 export type { SnapshotRestoreOptions, SnapshotRestoreResult, RestoreProgress, ChainLocation } from './snapshot-restore.js';
 export { verifyChain } from './verify.js';
 export type { VerifyOptions, VerifyResult } from './verify.js';
+export { restoreJson } from './json-restore.js';
+export type { JsonRestoreOptions, JsonRestoreResult, JsonRestoreProgress } from './json-restore.js';

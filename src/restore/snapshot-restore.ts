@@ -93,8 +93,8 @@ export async function openChain(from: ChainLocation): Promise<{ sink: Sink; fold
 }
 
 /** selectFiles: the manifest files up to `upto` (a txn id or a file name). */
-export function selectFiles(manifest: ChainManifest, upto: number | string | undefined): ManifestFile[] {
-  if (manifest.type !== 'snapshot') throw new UnsupportedBackupError(`chain is of type ${manifest.type}; snapshot restore needs a snapshot chain`);
+export function selectFiles(manifest: ChainManifest, upto: number | string | undefined, type: ChainManifest['type'] = 'snapshot'): ManifestFile[] {
+  if (manifest.type !== type) throw new UnsupportedBackupError(`chain is of type ${manifest.type}; this restore needs a ${type} chain`);
   if (manifest.files.length === 0) throw new ChainBrokenError('chain has no files');
   if (upto === undefined) return manifest.files;
   const i = manifest.files.findIndex((f) => (typeof upto === 'number' ? f.txnId === upto : f.name === upto));
@@ -106,7 +106,7 @@ export function selectFiles(manifest: ChainManifest, upto: number | string | und
 }
 
 /** readHeader: the header of a chain file, checked for key and chain membership; nothing else is read. */
-async function readHeader(sink: Sink, folder: string, file: ManifestFile, key: LoadedKey | undefined): Promise<BackupHeader> {
+export async function readHeader(sink: Sink, folder: string, file: ManifestFile, key: LoadedKey | undefined): Promise<BackupHeader> {
   const objectKey = `${folder}/${file.name}`;
   let size: number;
   try {
@@ -213,7 +213,7 @@ async function compactCopy(from: string, to: string): Promise<void> {
 }
 
 /** refuseNonEmpty: a restore never writes into a folder that holds anything. */
-async function refuseNonEmpty(to: string): Promise<void> {
+export async function refuseNonEmpty(to: string): Promise<void> {
   try {
     const s = await stat(to);
     if (!s.isDirectory()) throw new DestinationNotEmptyError(`${to} exists and is not a directory`);

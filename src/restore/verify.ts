@@ -1,5 +1,5 @@
 /**
- * verify: check a snapshot chain without restoring it (`pagevault verify CHAIN`): every
+ * verify: check a chain (snapshot or JSON) without restoring it (`pagevault verify CHAIN`): every
  * file listed in the manifest exists, has the recorded size and whole-file hash, belongs
  * to the chain at its position, and every chunk passes its checksum or authentication tag
  * and the trailer is intact. `deep` also restores the whole chain into a temporary folder
@@ -18,6 +18,7 @@ import { createBackupReader } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
 import { isNotFound } from '../sinks/sink.js';
 import { envInfo } from '../snapshot/index.js';
+import { restoreJson } from './json-restore.js';
 import { openChain, restoreSnapshot, type ChainLocation } from './snapshot-restore.js';
 
 /** VerifyOptions: see `pagevault verify --help`. */
@@ -62,7 +63,7 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
       files.push({ name: file.name, kind: file.kind, txnId: file.txnId, bytes: summary.bytes, chunks: summary.chunks, sha256: summary.sha256 });
     }
     const result: VerifyResult = { chain: folder, files };
-    if (options.deep) result.deep = await deepCheck(options);
+    if (options.deep) result.deep = manifest.type === 'backup' ? await deepCheckJson(options) : await deepCheck(options);
     return result;
   } finally {
     if (ownSink) await sink.close();
@@ -91,6 +92,17 @@ async function deepCheck(options: VerifyOptions): Promise<{ txnId: number; datab
       await env.close();
     }
     return { txnId: restored.txnId, databases: info.namedDatabaseCount ?? 0, entries };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** deepCheckJson: a JSON chain restored into a temporary folder (every record parsed and written, indexes rebuilt). */
+async function deepCheckJson(options: VerifyOptions): Promise<{ txnId: number; databases: number; entries: number }> {
+  const work = await mkdtemp(join(options.workDir ?? tmpdir(), 'pagevault-verify-'));
+  try {
+    const restored = await restoreJson({ from: options.from, to: join(work, 'env'), key: options.key, signal: options.signal });
+    return { txnId: restored.txnId, databases: restored.kind === 'docdb' ? 1 : 0, entries: restored.docs + restored.entries + restored.indexEntries };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -50,3 +50,5 @@ export {
   type SnapshotFileResult,
   type SnapshotFileWriterOptions,
 } from './snapshot-file.js';
+export { openExportSource, type ExportBatch, type ExportDbSpec, type ExportSource } from './export-source.js';
+export { findOpenRoot, openRootFor } from './open-root.js';

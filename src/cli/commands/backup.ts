@@ -1,5 +1,5 @@
-/** backup: `pagevault backup` — one snapshot backup (full or incremental) into a destination folder. */
-import { backupSnapshot } from '../../index.js';
+/** backup: `pagevault backup` — one backup (page snapshot or JSON), full or incremental, into a destination folder. */
+import { backup } from '../../index.js';
 import type { CommandSpec, ParsedOptions } from '../args.js';
 import { KEY_OPTIONS, keyFromOptions } from '../key-options.js';
 import { formatBytes, formatCount, ProgressBar } from '../output.js';
@@ -7,42 +7,78 @@ import type { Io } from '../io.js';
 
 export const spec: CommandSpec = {
   name: 'backup',
-  summary: 'Back up a database online: a consistent snapshot of its pages as of the start, while writers go on.',
-  usage: 'pagevault backup --db PATH --dest DIR [--type snapshot] [--incremental] [--key-file FILE] [--json]',
+  summary: 'Back up a database online: a consistent copy as of the start (pages or JSON), while writers go on.',
+  usage: 'pagevault backup --db PATH --dest DIR [--type snapshot|backup] [--incremental] [--key-file FILE] [--json]',
   description: [
-    'Writes <DIR>/<UTC time>.<name>.snapshot/<UTC time>.full-snapshot (or .incremental-snapshot) and the chain',
-    'manifest. --incremental ships only the pages written since the newest chain\'s last backup, and takes a full',
-    '(saying why) when there is no usable chain. One backup of a database runs at a time.',
+    '--type snapshot (default) copies the raw pages: fast to restore, indexes included. Writes',
+    '<DIR>/<UTC time>.<name>.snapshot/<UTC time>.full-snapshot (or .incremental-snapshot) and the chain manifest;',
+    '--incremental ships only the pages written since the chain\'s last backup.',
+    '--type backup writes a JSON export (documents, index definitions, identities; no index data): smaller and',
+    'portable, and restore rebuilds the indexes. Chains are <UTC time>.<name>.backup/; --incremental carries the',
+    'documents and deletes since the chain\'s last etag (pagevault document databases only).',
+    'Either type takes a full (saying why) when there is no usable chain. One backup of a database runs at a time.',
   ].join('\n'),
   options: {
     db: { kind: 'string', value: 'PATH', help: 'environment directory (or data file of a noSubdir environment)', required: true },
     dest: { kind: 'string', value: 'DIR', help: 'destination folder', required: true },
-    type: { kind: 'string', value: 'TYPE', help: 'backup type', default: 'snapshot', choices: ['snapshot'] },
+    type: { kind: 'string', value: 'TYPE', help: 'backup type: snapshot (pages) or backup (JSON)', default: 'snapshot', choices: ['snapshot', 'backup'] },
     incremental: { kind: 'boolean', help: 'add an incremental to the newest chain' },
     name: { kind: 'string', value: 'NAME', help: 'database name in folder names (default: the folder name)' },
     compression: { kind: 'string', value: 'ALGO', help: 'compression', default: 'zstd', choices: ['zstd', 'gzip', 'none'] },
     level: { kind: 'int', value: 'N', help: 'compression level (zstd 1-19, gzip 1-9)', min: 1, max: 19 },
-    staging: { kind: 'boolean', help: 'copy pages to a local temp file first and release the snapshot sooner' },
+    staging: { kind: 'boolean', help: 'snapshot: copy pages to a local temp file first and release the snapshot sooner' },
+    collections: { kind: 'string', value: 'A,B', help: 'backup type: only these collections (comma-separated)' },
     ...KEY_OPTIONS,
     json: { kind: 'boolean', help: 'print the result as JSON' },
     quiet: { kind: 'boolean', help: 'no progress bar' },
   },
-  examples: ['pagevault backup --db ./data --dest /backups', 'pagevault backup --db ./data --dest /backups --incremental --key-file backup.key --json'],
+  examples: [
+    'pagevault backup --db ./data --dest /backups',
+    'pagevault backup --db ./data --dest /backups --incremental --key-file backup.key --json',
+    'pagevault backup --db ./data --dest /backups --type backup --incremental',
+  ],
 };
 
 export async function run(o: ParsedOptions, io: Io): Promise<number> {
   const key = await keyFromOptions(o);
-  let bar: ProgressBar | undefined;
-  const r = await backupSnapshot({
+  const common = {
     db: o.db as string,
     destination: o.dest as string,
     incremental: o.incremental === true,
     name: o.name as string | undefined,
     compression: o.compression as 'zstd' | 'gzip' | 'none',
     level: o.level as number | undefined,
-    staging: o.staging === true,
     key,
     signal: io.signal,
+  };
+  let bar: ProgressBar | undefined;
+  if (o.type === 'backup') {
+    const r = await backup({
+      ...common,
+      type: 'backup',
+      collections: typeof o.collections === 'string' ? o.collections.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      onProgress: o.quiet
+        ? undefined
+        : (p) => {
+            bar ??= new ProgressBar('backup', p.estimatedRecords, { unit: ' records', stream: io.stderr });
+            bar.update(p.records, `${formatBytes(p.bytesIn)} of JSON, ${formatBytes(p.bytesOut)} written`);
+          },
+    });
+    bar?.done();
+    if (o.json) io.json(r);
+    else {
+      const what = r.kind === 'incremental-backup' ? `etags ${r.baseEtag ?? 0}..${r.lastEtag ?? 0}` : `txn ${r.txnId}`;
+      io.out(`${r.kind} of ${what}: ${formatCount(r.docs)} documents, ${formatCount(r.tombstones)} tombstones, ${formatCount(r.entries)} entries; ${formatBytes(r.plaintextBytes)} of JSON → ${formatBytes(r.bytesWritten)} (${r.compression}${r.encrypted ? ', AES-256-GCM' : ''}) in ${r.seconds.toFixed(2)}s`);
+      io.out(`file: ${r.destination}/${r.chain}/${r.file}`);
+      if (r.fallbacks > 0) io.out(`${formatCount(r.fallbacks)} value(s) JSON cannot express were carried as their stored bytes`);
+      if (r.fullReason) io.out(`took a full backup: ${r.fullReason}`);
+    }
+    return 0;
+  }
+  if (o.collections !== undefined) io.err('pagevault backup: --collections applies to --type backup only; ignored');
+  const r = await backup({
+    ...common,
+    staging: o.staging === true,
     onProgress: o.quiet
       ? undefined
       : (p) => {

@@ -1,0 +1,278 @@
+/**
+ * json-backup: one JSON backup (`type: 'backup'`, full or incremental) of an lmdb-js
+ * environment, taken online, into a chain on a destination.
+ *
+ * Pipeline: lmdb-js pins transaction T → the JSON export of T (src/json/export.ts: the
+ * native cursor for bulk data, lmdb-js with the pinned read transaction for the rest) →
+ * BackupWriter (compress, encrypt, frame) → sink.put (`*.in-progress`, fsync, rename) →
+ * manifest rewritten. Backpressure runs end to end: the native cursor is asked for its
+ * next batch only when the writer has room.
+ *
+ * Incrementals exist for pagevault document databases only: they carry the documents
+ * written after the chain's last etag, the tombstones of deletes since then, and all
+ * identities and index definitions. A chain is extended only by the database it started
+ * from (its document database id), at an etag not before the chain's last. Generic
+ * environments have no etags: an incremental JSON backup of one is refused
+ * (IncrementalUnavailableError) in favour of incremental snapshots.
+ */
+import { randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { RootDatabase } from 'lmdb';
+import { AbortedError, IncrementalUnavailableError, InvalidArgumentError } from '../errors.js';
+import { createBackupWriter } from '../format/index.js';
+import { createJsonExport, openExportStores, type JsonExportOptions } from '../json/export.js';
+import type { LoadedKey } from '../keys/index.js';
+import { LocalSink } from '../sinks/local.js';
+import type { Sink } from '../sinks/sink.js';
+import { envInfo, openRootFor, pinSnapshot, type EnvInfo, type PinnedSnapshot } from '../snapshot/index.js';
+import { ByteCounter } from '../util/byte-counter.js';
+import { listChains, readManifest, writeManifest } from './chain-store.js';
+import { acquireBackupLock } from './lock.js';
+import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
+import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
+import { defaultName, type SnapshotBackupOptions } from './snapshot-backup.js';
+
+/** JsonBackupOptions: the snapshot options that apply, plus what a JSON export takes. */
+export interface JsonBackupOptions extends Omit<SnapshotBackupOptions, 'staging' | 'stagingDir' | 'onProgress'> {
+  /** Document databases: only these collections. */
+  collections?: string[];
+  /** Generic environments: lmdb-js options per named database ('' = root store). */
+  dbOptions?: JsonExportOptions['dbOptions'];
+  /** Use the native export cursor (default true). */
+  native?: boolean;
+  onProgress?: (p: JsonBackupProgress) => void;
+}
+
+/** JsonBackupProgress: counters for a progress bar. */
+export interface JsonBackupProgress {
+  phase: 'export' | 'done';
+  records: number;
+  /** Estimated records in all (from the B-tree entry counts, or the etag range of an incremental). */
+  estimatedRecords: number;
+  docs: number;
+  bytesIn: number;
+  bytesOut: number;
+  elapsedMs: number;
+}
+
+/** JsonBackupResult: what one JSON backup wrote. */
+export interface JsonBackupResult {
+  destination: string;
+  chain: string;
+  file: string;
+  kind: FileKind;
+  seq: number;
+  txnId: number;
+  baseTxnId: number;
+  /** Document databases: the last etag carried, and the etag the incremental started after. */
+  lastEtag: number | null;
+  baseEtag: number | null;
+  fullReason?: string;
+  records: number;
+  docs: number;
+  tombstones: number;
+  entries: number;
+  fallbacks: number;
+  plaintextBytes: number;
+  bytesWritten: number;
+  sha256: string;
+  encrypted: boolean;
+  compression: string;
+  seconds: number;
+  pinnedMs: number;
+}
+
+interface JsonChainChoice {
+  folder: string;
+  manifest?: ChainManifest;
+  fullReason?: string;
+  key?: LoadedKey;
+}
+
+/** backupJson: take one JSON backup. Only one backup (of either type) runs per database at a time. */
+export async function backupJson(options: JsonBackupOptions): Promise<JsonBackupResult> {
+  const now = options.now ?? (() => new Date());
+  const started = performance.now();
+  if (options.signal?.aborted) throw new AbortedError('backup aborted before it started');
+  const envPath = typeof options.db === 'string' ? options.db : (options.db as unknown as { path?: string }).path;
+  if (typeof envPath !== 'string' || envPath.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
+  const info = await envInfo(envPath);
+  if (info.encrypted) throw new InvalidArgumentError('a JSON backup needs to read the tree pages; this environment is encrypted by lmdb-js (use a snapshot backup)');
+  const lock = acquireBackupLock(info.dataPath, 'JSON backup');
+  let env: RootDatabase | undefined;
+  let ownEnv = false;
+  let pinned: PinnedSnapshot | undefined;
+  const sink = typeof options.destination === 'string' ? new LocalSink(options.destination) : options.destination;
+  try {
+    if (typeof options.db !== 'string') env = options.db;
+    else {
+      ({ env, own: ownEnv } = openRootFor(info, (info.namedDatabaseCount ?? 0) + 8));
+    }
+    // Stores first: lmdb-js's openDB resets its shared read transaction, so it must not run while one is pinned.
+    const stores = openExportStores(env, info);
+    const name = safeDatabaseName(options.name ?? defaultName(info));
+    const fileStat = await stat(info.dataPath);
+    const databaseId = stores.kind === 'docdb' ? String(stores.meta!.get('databaseId') ?? '') : '';
+    const identity: DatabaseIdentity = { name, path: realpathSync(info.dataPath), dev: fileStat.dev, ino: fileStat.ino, ...(databaseId ? { documentDbId: databaseId } : {}) };
+    if (options.incremental && stores.kind !== 'docdb') {
+      throw new IncrementalUnavailableError('incremental JSON backups need a pagevault document database (etags); use incremental snapshots for other lmdb-js environments');
+    }
+    const startedAt = now();
+    const choice: JsonChainChoice = options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0)) : { folder: '' };
+    const key = choice.key ?? options.key;
+    const last = choice.manifest?.files.at(-1);
+    const baseEtag = last ? (last.lastEtag ?? 0) : undefined;
+    const kind: FileKind = choice.manifest ? 'incremental-backup' : 'full-backup';
+    const folder = choice.manifest ? choice.folder : chainFolderName(startedAt, name, 'backup');
+    const seq = choice.manifest ? choice.manifest.files.length : 0;
+    const chainId = choice.manifest?.chainId ?? randomUUID();
+    const fileName = backupFileName(startedAt, kind, key !== undefined);
+
+    let bytesOut = 0;
+    const dbEntries = (n: string): number => info.namedDatabases?.find((d) => d.name === n)?.entries ?? 0;
+    const estimatedRecords =
+      stores.kind === 'env'
+        ? info.mainDb.entries + (info.namedDatabases ?? []).reduce((a, d) => a + d.entries, 0)
+        : baseEtag === undefined
+          ? dbEntries('@docs') + dbEntries('@tombstones')
+          : Math.max(0, Number(stores.meta!.get('lastEtag') ?? 0) - baseEtag);
+    const pinStarted = performance.now();
+    pinned = await pinSnapshot(env);
+    const exporter = createJsonExport(pinned, info, stores, {
+      name,
+      baseEtag,
+      collections: options.collections,
+      dbOptions: options.dbOptions,
+      native: options.native,
+      signal: options.signal,
+      now: () => startedAt,
+      onProgress: (s) => options.onProgress?.({ phase: 'export', records: s.records, estimatedRecords, docs: s.docs, bytesIn: s.bytes, bytesOut, elapsedMs: performance.now() - started }),
+    });
+    const baseTxnId = last?.txnId ?? 0;
+    const writer = createBackupWriter(
+      {
+        kind,
+        database: name,
+        chainId,
+        sequence: seq,
+        baseTxnId: kind === 'full-backup' ? null : baseTxnId,
+        snapshotTxnId: pinned.txnId,
+        pageSize: null,
+        createdAt: startedAt,
+        meta: { tool: 'pagevault', payload: 'pagevault-json', exportKind: stores.kind, baseEtag: baseEtag ?? null },
+      },
+      { compression: options.compression, level: options.level, key },
+    );
+    const countOut = new ByteCounter((total) => {
+      bytesOut = total;
+    });
+    const put = sink.put(`${folder}/${fileName}`, countOut, { signal: options.signal });
+    await Promise.all([put, pipeline(Readable.from(exporter.chunks(), { objectMode: false }), writer, countOut, { signal: options.signal })]);
+    pinned.release();
+    const pinnedMs = performance.now() - pinStarted;
+    const summary = await writer.done;
+    const stats = exporter.stats;
+
+    const entry: ManifestFile = {
+      name: fileName,
+      kind,
+      seq,
+      baseTxnId: kind === 'full-backup' ? 0 : baseTxnId,
+      txnId: pinned.txnId,
+      lastPage: info.lastPage,
+      size: summary.bytes,
+      sha256: summary.sha256,
+      created: startedAt.toISOString(),
+      pages: 0,
+      plaintextBytes: summary.plaintextBytes,
+      lastEtag: stats.lastEtag,
+      baseEtag: baseEtag ?? null,
+      records: stats.records,
+      docs: stats.docs,
+    };
+    const manifest: ChainManifest = choice.manifest
+      ? { ...choice.manifest, files: [...choice.manifest.files, entry] }
+      : {
+          format: 'pagevault-chain',
+          version: 1,
+          chainId,
+          type: 'backup',
+          database: identity,
+          pageSize: info.pageSize,
+          lmdbFormat: { dataVersion: info.format.dataVersion, pageHeaderSize: info.format.pageHeaderSize },
+          encrypted: key !== undefined,
+          keyId: key?.id ?? null,
+          kdf: key?.kdf ?? null,
+          compression: summary.header.compression.name,
+          created: startedAt.toISOString(),
+          files: [entry],
+        };
+    await writeManifest(sink, folder, manifest);
+    options.onProgress?.({ phase: 'done', records: stats.records, estimatedRecords, docs: stats.docs, bytesIn: stats.bytes, bytesOut, elapsedMs: performance.now() - started });
+    return {
+      destination: sink.name,
+      chain: folder,
+      file: fileName,
+      kind,
+      seq,
+      txnId: pinned.txnId,
+      baseTxnId: entry.baseTxnId,
+      lastEtag: stats.lastEtag,
+      baseEtag: baseEtag ?? null,
+      ...(kind === 'full-backup' && options.incremental ? { fullReason: choice.fullReason ?? 'no usable chain' } : {}),
+      records: stats.records,
+      docs: stats.docs,
+      tombstones: stats.tombstones,
+      entries: stats.entries,
+      fallbacks: stats.fallbacks,
+      plaintextBytes: summary.plaintextBytes,
+      bytesWritten: summary.bytes,
+      sha256: summary.sha256,
+      encrypted: key !== undefined,
+      compression: summary.header.compression.name,
+      seconds: (performance.now() - started) / 1000,
+      pinnedMs,
+    };
+  } catch (err) {
+    if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('backup aborted; no file was completed');
+    throw err;
+  } finally {
+    pinned?.release();
+    if (ownEnv) await env?.close();
+    lock.release();
+    if (typeof options.destination === 'string') await sink.close();
+  }
+}
+
+/**
+ * chooseJsonChain: the newest JSON chain of `name` an incremental can extend, or why not:
+ * the same document database (by its id), not rolled back (its last etag is not below
+ * the chain's), and the same encryption key.
+ */
+async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdentity, _info: EnvInfo, key: LoadedKey | undefined, lastEtag: number): Promise<JsonChainChoice> {
+  const chains = await listChains(sink, name, 'backup');
+  const newest = chains.at(-1);
+  if (!newest) return { folder: '', fullReason: 'no chain exists yet' };
+  let manifest: ChainManifest;
+  try {
+    manifest = await readManifest(sink, newest.folder);
+  } catch (err) {
+    return { folder: '', fullReason: `the newest chain ${newest.folder} is unreadable (${(err as Error).message})` };
+  }
+  const last = manifest.files.at(-1);
+  const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
+  const why = !last
+    ? 'the newest chain has no files'
+    : !identity.documentDbId || manifest.database.documentDbId !== identity.documentDbId
+      ? 'the chain belongs to another document database (a different database id)'
+      : typeof last.lastEtag !== 'number' || lastEtag < last.lastEtag
+        ? `the database is at etag ${lastEtag}, before the chain's last backup (etag ${String(last.lastEtag)}): it was replaced or restored`
+        : (manifest.keyId ?? null) !== (chainKey?.id ?? null)
+          ? 'the encryption key (or its absence) differs from the chain’s'
+          : undefined;
+  if (why) return { folder: '', fullReason: why };
+  return { folder: newest.folder, manifest, key: chainKey };
+}
