@@ -451,7 +451,18 @@ void ExportCursor::WriteKey(const uint8_t* key, size_t key_size, ByteSink* sink)
       --text_size;
       plain = true;
     }
-    if (plain && std::memchr(text, 0, text_size) == nullptr) {
+    // Bytes 0-4 are ordered-binary's own: 0 separates array elements and 1-4 only appear escaped as `04 XX`
+    // (writeKey, strings under 64 characters). A key holding any of them is carried as raw bytes, which
+    // import writes back unchanged, rather than decoded here.
+    if (plain) {
+      for (size_t i = 0; i < text_size; ++i) {
+        if (text[i] < 5) {
+          plain = false;
+          break;
+        }
+      }
+    }
+    if (plain) {
       const size_t mark = sink->size();
       if (AppendJsonString(text, text_size, sink)) return;
       sink->Truncate(mark);

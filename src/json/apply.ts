@@ -248,7 +248,7 @@ export class JsonApplier {
       // Values the export carried as bytes are put with asBinary; the encoding handles the rest.
       encoding: o.encoding === 'string' || o.encoding === 'binary' ? o.encoding : ('msgpack' as const),
     };
-    const store = (r.name === null ? env.openDB(options as never) : env.openDB(r.name, options)) as unknown as Database<unknown, Key>;
+    const store = (r.name === null ? env.openDB({ ...options, name: null } as never) : env.openDB(r.name, options)) as unknown as Database<unknown, Key>;
     this.#stores.set(r.name, { store, record: r, versions: options.useVersions });
     this.#progress.records++;
   }
