@@ -20,11 +20,13 @@
 import { randomUUID } from 'node:crypto';
 import { asBinary, open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Unpackr } from 'msgpackr';
+import { readKey, toBufferKey } from 'ordered-binary';
+import { defaultDocEncoder, encodeAhead, splitLines, type DocEncoder, type EncodedDocLines } from './doc-encoder.js';
 import { indexKeysFor, validateIndexDefinition } from '../docdb/index-keys.js';
 import { openDatabase, type DocumentDatabase } from '../docdb/database.js';
 import { MetaKeys, type IndexDefinition, type StoredDocument, type Tombstone } from '../docdb/layout.js';
 import { AbortedError, InvalidBackupRecordError, UniqueViolationError } from '../errors.js';
-import type { DbRecord, EntryRecord, HeaderRecord, JsonRecord, ParsedLine } from './records.js';
+import { lineBlocks, RecordChecker, type DbRecord, type EntryRecord, type HeaderRecord, type JsonRecord, type ParsedLine } from './records.js';
 import { fromJsonValue, OpaqueValue } from './value-json.js';
 
 /** ApplyProgress: counters for a progress bar, per phase. */
@@ -47,8 +49,11 @@ export interface ApplyOptions {
   skipIndexes?: boolean;
   onProgress?: (p: Readonly<ApplyProgress>) => void;
   signal?: AbortSignal;
-  /** Records per write transaction (default 4000). */
-  batchRecords?: number;
+  /**
+   * The document encoder: default the native one (nativeEncodeDocLines); null parses every
+   * line in JS (the tests' oracle). Exposed for tests.
+   */
+  encodeDocs?: DocEncoder | null;
 }
 
 /** ApplyResult: what was written. */
@@ -68,6 +73,15 @@ export interface ApplyResult {
 }
 
 const decodeStored = new Unpackr({ useRecords: true, mapsAsObjects: true });
+const BLOCK_BYTES = 2 * 1024 * 1024;
+const APPEND = { append: true };
+
+/** msgpackString: the msgpack encoding of a string given as UTF-8 bytes (how lmdb-js stores an id in @etags). */
+function msgpackString(utf8: Buffer): Buffer {
+  const n = utf8.length;
+  const head = n < 32 ? Buffer.from([0xa0 | n]) : n < 256 ? Buffer.from([0xd9, n]) : n < 65536 ? Buffer.from([0xda, n >> 8, n & 0xff]) : Buffer.from([0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  return Buffer.concat([head, utf8]);
+}
 
 /**
  * JsonApplier: one target environment (a directory that holds nothing yet). `applyFile`
@@ -80,7 +94,9 @@ export class JsonApplier {
   readonly #progress: ApplyProgress = { phase: 'records', records: 0, docs: 0, tombstones: 0, entries: 0, indexedDocs: 0, docsTotal: 0, indexEntries: 0, elapsedMs: 0 };
   #kind: 'docdb' | 'env' | undefined;
   #db: DocumentDatabase | undefined;
-  #docsRaw: Database<Buffer, string> | undefined;
+  #docsRaw: Database<Buffer, Buffer> | undefined;
+  #etagsRaw: Database<Buffer, number> | undefined;
+  #lastDocKey: Buffer | undefined;
   #env: RootDatabase | undefined;
   readonly #stores = new Map<string | null, { store: Database<unknown, Key>; record: DbRecord; versions: boolean }>();
   #indexes = new Map<string, IndexDefinition>();
@@ -94,22 +110,44 @@ export class JsonApplier {
   }
 
   /**
-   * applyFile: the records of one file (a full first, then incrementals). Checks that the
-   * file fits: the first is a full, later ones are incrementals of the same kind and
+   * applyFile: the JSON lines of one file (a full first, then incrementals). Checks that
+   * the file fits: the first is a full, later ones are incrementals of the same kind and
    * database whose base etag is the previous file's last etag.
+   *
+   * The stream is cut into blocks of whole lines (~2 MiB). Each block goes to the doc
+   * encoder (native: JSON → the exact msgpack bytes lmdb-js would store, off the JS thread)
+   * one block ahead of the writer, then is applied in one write transaction: encoded
+   * documents are put as bytes, every other line is parsed here. At most three
+   * transactions are in flight.
    */
-  async applyFile(records: AsyncIterable<ParsedLine>): Promise<HeaderRecord> {
+  async applyFile(chunks: AsyncIterable<Buffer | string>): Promise<HeaderRecord> {
     const t0 = performance.now();
-    const batchRecords = this.#options.batchRecords ?? 4000;
-    let header: HeaderRecord | undefined;
-    let batch: ParsedLine[] = [];
+    const checker = new RecordChecker();
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
-    const commit = (lines: ParsedLine[]): void => {
+    const encode = this.#options.encodeDocs === null ? undefined : (this.#options.encodeDocs ?? defaultDocEncoder());
+    for await (const { block, encoded } of encodeAhead(lineBlocks(chunks, BLOCK_BYTES), encode)) {
+      if (failure) break;
+      if (this.#options.signal?.aborted) throw new AbortedError('import aborted');
+      const lines = encoded?.lineOffsets ?? splitLines(block);
+      const count = lines.length / 2;
+      let i = 0;
+      let doc = 0;
+      if (!checker.header) {
+        // The header opens the environment, so it is read outside any transaction.
+        while (i < count && lines[2 * i] === lines[2 * i + 1]) i++;
+        if (i < count) {
+          if (encoded?.kinds[i] === 1) doc++;
+          const l = checker.line(block.toString('utf8', lines[2 * i], lines[2 * i + 1]));
+          this.#begin(l.record as HeaderRecord, l.n);
+          i++;
+        }
+      }
+      if (i >= count) continue;
+      const first = i;
+      const firstDoc = doc;
       const p = this.#env!
-        .transaction(() => {
-          for (const l of lines) this.#applyRecord(l);
-        })
+        .transaction(() => this.#applyBlock(block, lines, first, firstDoc, encoded, checker))
         .then(
           () => {
             inFlight.delete(p);
@@ -121,31 +159,63 @@ export class JsonApplier {
           },
         );
       inFlight.add(p);
-    };
-    for await (const l of records) {
-      if (failure) break;
-      if (!header) {
-        header = l.record as HeaderRecord;
-        this.#begin(header, l.n);
-        continue;
-      }
-      if (l.record.t === 'end') continue;
-      batch.push(l);
-      if (batch.length >= batchRecords) {
-        if (this.#options.signal?.aborted) throw new AbortedError('import aborted');
-        commit(batch);
-        batch = [];
-        if (inFlight.size >= 3) await Promise.race(inFlight);
-      }
+      if (inFlight.size >= 3) await Promise.race(inFlight);
     }
-    if (batch.length > 0 && !failure) commit(batch);
     await Promise.all(inFlight);
     if (failure) throw failure;
-    if (!header) throw new InvalidBackupRecordError('the stream is empty: no header record', 1);
+    checker.finish();
+    const header = checker.header!;
     this.#lastHeader = header;
     this.#files++;
     this.#recordMs += performance.now() - t0;
     return header;
+  }
+
+  /** #applyBlock: lines `first`.. of one block, inside a write transaction. */
+  #applyBlock(block: Buffer, lines: Uint32Array, first: number, firstDoc: number, encoded: EncodedDocLines | undefined, checker: RecordChecker): void {
+    let doc = firstDoc;
+    const count = lines.length / 2;
+    for (let i = first; i < count; i++) {
+      if (encoded !== undefined && encoded.kinds[i] === 1) {
+        checker.nativeDoc();
+        this.#applyEncodedDoc(encoded, doc++);
+        continue;
+      }
+      const s = lines[2 * i];
+      const e = lines[2 * i + 1];
+      if (s === e) continue;
+      const l = checker.line(block.toString('utf8', s, e));
+      if (l.record.t !== 'end') this.#applyRecord(l);
+    }
+  }
+
+  /** #applyEncodedDoc: document `d` of an encoded block: its key and value bytes as the encoder made them. */
+  #applyEncodedDoc(enc: EncodedDocLines, d: number): void {
+    const db = this.#db;
+    if (!db) throw new InvalidBackupRecordError('a doc record in a backup that is not of a document database');
+    const o = d * 4;
+    const key = enc.data.subarray(enc.docOffsets[o], enc.docOffsets[o + 1]);
+    const value = enc.data.subarray(enc.docOffsets[o + 2], enc.docOffsets[o + 3]);
+    const etag = enc.etags[d];
+    // Ordinary ids are their own UTF-8 bytes in ordered-binary; others (a first character below 28) decode.
+    const plain = key[0] >= 28;
+    const id = plain ? key.toString('utf8') : String(readKey(key, 0, key.length));
+    if (this.#files > 0) {
+      const old = db.docs.get(id);
+      if (old) db.etags.removeSync(old.etag);
+    }
+    this.#putDoc(key, value);
+    this.#etagsRaw!.putSync(etag, msgpackString(plain ? key : Buffer.from(id)));
+    this.#progress.docs++;
+    this.#progress.records++;
+  }
+
+  /** #putDoc: a stored document by key bytes; appended (LMDB's fast path) while keys arrive in ascending order into an empty database. */
+  #putDoc(key: Buffer, value: Buffer): void {
+    const append = this.#files === 0 && (this.#lastDocKey === undefined || Buffer.compare(key, this.#lastDocKey) > 0);
+    if (append) this.#docsRaw!.putSync(key, value, APPEND);
+    else this.#docsRaw!.putSync(key, value);
+    if (this.#files === 0) this.#lastDocKey = key;
   }
 
   #begin(header: HeaderRecord, n: number): void {
@@ -156,7 +226,10 @@ export class JsonApplier {
       if (header.kind === 'docdb') {
         this.#db = openDatabase(this.#path, { noSync: true, maxDbs: 512 });
         this.#env = this.#db.env;
-        this.#docsRaw = this.#env.openDB<Buffer, string>('@docs', { encoding: 'binary' });
+        // Binary-valued handles on the same databases for bytes the encoder made. Keys keep the default
+        // (ordered-binary) key encoding: lmdb-js copies a Buffer key as is (see generate.ts on compareFast).
+        this.#docsRaw = this.#env.openDB<Buffer, Buffer>('@docs', { encoding: 'binary' });
+        this.#etagsRaw = this.#env.openDB<Buffer, number>('@etags', { encoding: 'binary' });
       } else {
         // A placeholder root; `db` records open the named databases. Opened like openDatabase does (a folder, never noSubdir).
         this.#env = openRoot(this.#path);
@@ -217,8 +290,11 @@ export class JsonApplier {
       const old = db.docs.get(id);
       if (old) db.etags.removeSync(old.etag);
     }
-    if (value instanceof OpaqueValue) this.#docsRaw!.putSync(id, value.bytes);
-    else db.docs.putSync(id, value);
+    if (value instanceof OpaqueValue) this.#putDoc(toBufferKey(id), value.bytes);
+    else {
+      db.docs.putSync(id, value);
+      if (this.#files === 0) this.#lastDocKey = toBufferKey(id);
+    }
     db.etags.putSync(etag, id);
     this.#progress.docs++;
     this.#progress.records++;

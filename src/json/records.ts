@@ -131,58 +131,96 @@ export interface ParsedLine {
 }
 
 /**
- * readRecords: the records of a JSON backup stream, parsed and checked in order: a header
- * first, record types allowed for its kind, an end record last whose count matches, nothing
- * after it. Values are returned as parsed (tags not yet decoded: see fromJsonValue).
- * Errors are InvalidBackupRecordError with the line number; a stream that stops before its
- * end record is one too ("truncated").
+ * RecordChecker: the order rules of a stream, record by record: a header first, record
+ * types allowed for its kind, an end record last whose count matches, nothing after it.
+ * `line(text)` parses and checks one line; `nativeDoc()` counts a document line that was
+ * decoded elsewhere (the native encoder) and returns its number; `finish()` checks the
+ * stream ended properly. Errors are InvalidBackupRecordError with the line number.
  */
-export async function* readRecords(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<ParsedLine> {
-  let n = 0;
-  let header: HeaderRecord | undefined;
-  let ended = false;
-  let rest: Buffer | undefined;
-  const handle = (text: string): ParsedLine => {
-    n++;
-    if (ended) throw new InvalidBackupRecordError('data after the end record', n);
+export class RecordChecker {
+  n = 0;
+  header: HeaderRecord | undefined;
+  #ended = false;
+
+  line(text: string): ParsedLine {
+    const n = ++this.n;
+    if (this.#ended) throw new InvalidBackupRecordError('data after the end record', n);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
       throw new InvalidBackupRecordError(`not valid JSON (${(err as Error).message})`, n);
     }
-    if (!header) {
-      header = checkHeader(value);
-      return { n, record: header };
+    if (!this.header) {
+      this.header = checkHeader(value);
+      return { n, record: this.header };
     }
     const t = (value as { t?: unknown } | null)?.t;
     if (t === 'end') {
       const count = (value as EndRecord).records;
       if (count !== n - 2) throw new InvalidBackupRecordError(`the end record counts ${String(count)} records but ${n - 2} were read`, n);
-      ended = true;
+      this.#ended = true;
       return { n, record: value as EndRecord };
     }
-    if (typeof t !== 'string' || !BODY_TYPES[header.kind].has(t)) {
-      throw new InvalidBackupRecordError(`unknown record type ${JSON.stringify(t)} in a ${header.kind} backup`, n);
+    if (typeof t !== 'string' || !BODY_TYPES[this.header.kind].has(t)) {
+      throw new InvalidBackupRecordError(`unknown record type ${JSON.stringify(t)} in a ${this.header.kind} backup`, n);
     }
     return { n, record: value as BodyRecord };
-  };
+  }
+
+  nativeDoc(): number {
+    const n = ++this.n;
+    if (this.#ended) throw new InvalidBackupRecordError('data after the end record', n);
+    if (!this.header) throw new InvalidBackupRecordError('the stream does not start with a header record', n);
+    if (!BODY_TYPES[this.header.kind].has('doc')) throw new InvalidBackupRecordError(`unknown record type "doc" in a ${this.header.kind} backup`, n);
+    return n;
+  }
+
+  finish(): void {
+    if (!this.header) throw new InvalidBackupRecordError('the stream is empty: no header record', 1);
+    if (!this.#ended) throw new InvalidBackupRecordError(`the stream ends after record ${this.n} without an end record (truncated)`, this.n + 1);
+  }
+}
+
+/**
+ * lineBlocks: the stream cut into blocks of whole lines (each ends with '\n' except
+ * possibly the last block of the stream), at least `minBytes` each except the last.
+ */
+export async function* lineBlocks(chunks: AsyncIterable<Buffer | string>, minBytes = 1 << 20): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
   for await (const chunk of chunks) {
-    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (rest) {
-      buf = Buffer.concat([rest, buf]);
-      rest = undefined;
-    }
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    parts.push(buf);
+    size += buf.length;
+    if (size < minBytes) continue;
+    const nl = buf.lastIndexOf(10);
+    if (nl < 0) continue;
+    const joined = parts.length === 1 ? buf : Buffer.concat(parts, size);
+    const cut = size - (buf.length - nl - 1);
+    yield joined.subarray(0, cut);
+    const rest = joined.subarray(cut);
+    parts = rest.length > 0 ? [rest] : [];
+    size = rest.length;
+  }
+  if (size > 0) yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+}
+
+/**
+ * readRecords: the records of a JSON backup stream, parsed and checked in order (see
+ * RecordChecker). Values are returned as parsed (tags not yet decoded: see fromJsonValue).
+ * A stream that stops before its end record is an error ("truncated").
+ */
+export async function* readRecords(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<ParsedLine> {
+  const checker = new RecordChecker();
+  for await (const block of lineBlocks(chunks, 1)) {
     let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      if (nl > start) yield handle(buf.toString('utf8', start, nl));
+    while (start < block.length) {
+      let nl = block.indexOf(10, start);
+      if (nl < 0) nl = block.length;
+      if (nl > start) yield checker.line(block.toString('utf8', start, nl));
       start = nl + 1;
     }
-    if (start < buf.length) rest = buf.subarray(start);
   }
-  if (rest && rest.length > 0) yield handle(rest.toString('utf8'));
-  if (!header) throw new InvalidBackupRecordError('the stream is empty: no header record', 1);
-  if (!ended) throw new InvalidBackupRecordError(`the stream ends after record ${n} without an end record (truncated)`, n + 1);
+  checker.finish();
 }

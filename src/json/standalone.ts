@@ -16,7 +16,6 @@ import { fsyncPath } from '../sinks/local.js';
 import { envInfo, openRootFor, pinSnapshot, type PinnedSnapshot } from '../snapshot/index.js';
 import { JsonApplier, type ApplyOptions, type ApplyResult } from './apply.js';
 import { createJsonExport, openExportStores, type JsonExportOptions, type JsonExportStats } from './export.js';
-import { readRecords } from './records.js';
 
 /** ExportJsonOptions: the database, where to write, and the export choices. */
 export interface ExportJsonOptions extends Omit<JsonExportOptions, 'name' | 'baseEtag'> {
@@ -74,7 +73,7 @@ export async function importJson(options: ImportJsonOptions): Promise<ApplyResul
   await mkdir(temp, { recursive: true });
   const applier = new JsonApplier(temp, options);
   try {
-    await applier.applyFile(readRecords(options.input as AsyncIterable<Buffer | string>));
+    await applier.applyFile(options.input as AsyncIterable<Buffer | string>);
     const result = await applier.finish();
     await applier.close();
     await fsyncPath(join(temp, 'data.mdb'));

@@ -16,7 +16,6 @@ import { ensureChainMatches } from '../backup/manifest.js';
 import { AbortedError, BackupCorruptError } from '../errors.js';
 import { createBackupReader } from '../format/index.js';
 import { JsonApplier, type ApplyProgress } from '../json/apply.js';
-import { readRecords } from '../json/records.js';
 import { fsyncPath } from '../sinks/local.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import { openChain, readHeader, refuseNonEmpty, selectFiles, type SnapshotRestoreOptions } from './snapshot-restore.js';
@@ -91,7 +90,7 @@ export async function restoreJson(options: JsonRestoreOptions): Promise<JsonRest
           counted,
           reader,
           async (plain: AsyncIterable<Buffer>) => {
-            await applier.applyFile(readRecords(plain));
+            await applier.applyFile(plain);
           },
           { signal: options.signal },
         );

@@ -1,0 +1,70 @@
+/**
+ * doc-encoder: turning blocks of JSON lines into the bytes lmdb-js stores for their
+ * document records, ahead of the writer.
+ *
+ * The native encoder (nativeEncodeDocLines, native/doc_encoder.*) parses a block on the
+ * libuv pool and returns, per line, whether it encoded it (a document record it can encode
+ * byte for byte as lmdb-js's msgpackr would) and if so its key and value bytes; every other
+ * line is parsed in JS by the applier. `encodeAhead` keeps one block encoding while the
+ * previous one is written, so parsing and writing overlap on two cores.
+ */
+import * as binding from '../native/binding.js';
+
+/** EncodedDocLines: see nativeEncodeDocLines in src/native/binding.ts. */
+export interface EncodedDocLines {
+  kinds: Uint8Array;
+  lineOffsets: Uint32Array;
+  docOffsets: Uint32Array;
+  etags: Float64Array;
+  data: Buffer;
+}
+
+/** DocEncoder: encodes one block of whole lines. */
+export type DocEncoder = (block: Buffer) => Promise<EncodedDocLines>;
+
+/** defaultDocEncoder: the native encoder when the addon has it, else undefined (every line is parsed in JS). */
+export function defaultDocEncoder(): DocEncoder | undefined {
+  const fn = (binding as unknown as { nativeEncodeDocLines?: DocEncoder }).nativeEncodeDocLines;
+  return typeof fn === 'function' ? fn : undefined;
+}
+
+/** splitLines: [start, end) of every line of `block` (without its '\n'), as the native encoder reports them. */
+export function splitLines(block: Buffer): Uint32Array {
+  const out: number[] = [];
+  let start = 0;
+  while (start < block.length) {
+    let nl = block.indexOf(10, start);
+    if (nl < 0) nl = block.length;
+    out.push(start, nl);
+    start = nl + 1;
+  }
+  return Uint32Array.from(out);
+}
+
+/**
+ * encodeAhead: the blocks with their encoding, encoding block i+1 while the caller works on
+ * block i. A failed encoding rejects when its block is reached.
+ */
+export async function* encodeAhead(blocks: AsyncIterable<Buffer>, encode: DocEncoder | undefined): AsyncGenerator<{ block: Buffer; encoded?: EncodedDocLines }> {
+  if (!encode) {
+    for await (const block of blocks) yield { block };
+    return;
+  }
+  let previous: { block: Buffer; encoded: Promise<EncodedDocLines> } | undefined;
+  try {
+    for await (const block of blocks) {
+      const encoded = encode(block);
+      encoded.catch(() => undefined); // awaited below; never an unhandled rejection if the caller stops early
+      if (previous) yield { block: previous.block, encoded: await previous.encoded };
+      previous = { block, encoded };
+    }
+    if (previous) {
+      const last = previous;
+      previous = undefined;
+      yield { block: last.block, encoded: await last.encoded };
+    }
+  } finally {
+    // A caller that stopped early leaves at most one encoding running; it settles on its own.
+    previous = undefined;
+  }
+}
