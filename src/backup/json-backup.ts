@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RootDatabase } from 'lmdb';
 import { AbortedError, IncrementalUnavailableError, InvalidArgumentError } from '../errors.js';
+import { putTombstoneConsumer } from '../docdb/database.js';
 import { createBackupWriter } from '../format/index.js';
 import { createJsonExport, openExportStores, type JsonExportOptions } from '../json/export.js';
 import type { LoadedKey } from '../keys/index.js';
@@ -211,6 +212,13 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
           files: [entry],
         };
     await writeManifest(sink, folder, manifest);
+    if (stores.kind === 'docdb' && stats.lastEtag !== null) {
+      // This chain has carried every delete up to lastEtag: the database may purge older tombstones once every
+      // other consumer has too (RavenDB's rule). One consumer per destination and database name.
+      const meta = stores.meta!;
+      const lastEtag = stats.lastEtag;
+      await env.transaction(() => putTombstoneConsumer(meta, `${sink.name}/${name}`, lastEtag));
+    }
     options.onProgress?.({ phase: 'done', records: stats.records, estimatedRecords, docs: stats.docs, bytesIn: stats.bytes, bytesOut, elapsedMs: performance.now() - started });
     return {
       destination: sink.name,

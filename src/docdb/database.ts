@@ -407,6 +407,65 @@ export class DocumentDatabase {
   }
 
   /**
+   * tombstoneConsumers: who still needs tombstones (RavenDB's rule: a delete must reach every
+   * incremental JSON backup chain before its tombstone may go): consumer name → the last
+   * etag that consumer has carried. JSON backups register themselves here (one consumer per
+   * destination and database name).
+   */
+  tombstoneConsumers(): Record<string, number> {
+    const v = this.meta.get(MetaKeys.tombstoneConsumers);
+    return typeof v === 'object' && v !== null ? { ...(v as Record<string, number>) } : {};
+  }
+
+  /**
+   * tombstoneHorizon: the highest etag below which every consumer has carried all
+   * tombstones: the smallest consumer etag, or the last etag when nobody consumes them.
+   */
+  tombstoneHorizon(): number {
+    const etags = Object.values(this.tombstoneConsumers());
+    return etags.length === 0 ? this.lastEtag : Math.min(...etags);
+  }
+
+  /** setTombstoneConsumer: record that `name` has carried every change up to `etag` (never moves it back). */
+  async setTombstoneConsumer(name: string, etag: number): Promise<void> {
+    this.#checkWritable();
+    await this.env.transaction(() => putTombstoneConsumer(this.meta, name, etag));
+  }
+
+  /** removeTombstoneConsumer: a chain that is gone no longer holds tombstones back. */
+  async removeTombstoneConsumer(name: string): Promise<void> {
+    this.#checkWritable();
+    await this.env.transaction(() => {
+      const all = this.tombstoneConsumers();
+      delete all[name];
+      this.meta.putSync(MetaKeys.tombstoneConsumers, all);
+      this.meta.putSync(MetaKeys.tombstoneHorizon, Object.values(all).length ? Math.min(...Object.values(all)) : 0);
+    });
+  }
+
+  /**
+   * purgeTombstones: delete the tombstones every consumer has carried (etag at or below
+   * tombstoneHorizon()), in batches; resolves how many went.
+   */
+  async purgeTombstones(): Promise<number> {
+    this.#checkWritable();
+    const horizon = this.tombstoneHorizon();
+    let purged = 0;
+    for (;;) {
+      const n = await this.env.transaction(() => {
+        let k = 0;
+        for (const key of this.tombstones.getKeys({ end: horizon + 1, limit: 10_000 })) {
+          this.tombstones.removeSync(key);
+          k++;
+        }
+        return k;
+      });
+      purged += n;
+      if (n === 0) return purged;
+    }
+  }
+
+  /**
    * stats: document, tombstone and index entry counts, identities and file size. Cheap on
    * any size of database (B-tree counters, no scan); per-collection counts are in
    * `collectionCounts()`, which reads every document.
@@ -509,6 +568,20 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     throw err;
   }
   return db;
+}
+
+/**
+ * putTombstoneConsumer: inside a write transaction, record in `@meta` (opened as `meta`)
+ * that consumer `name` has carried every change up to `etag` (never moved back), and the
+ * resulting horizon. Shared by DocumentDatabase and JSON backups, which work on an
+ * application's environment without a DocumentDatabase handle.
+ */
+export function putTombstoneConsumer(meta: Database<unknown, string>, name: string, etag: number): void {
+  const v = meta.get(MetaKeys.tombstoneConsumers);
+  const all: Record<string, number> = typeof v === 'object' && v !== null ? { ...(v as Record<string, number>) } : {};
+  all[name] = Math.max(all[name] ?? 0, etag);
+  meta.putSync(MetaKeys.tombstoneConsumers, all);
+  meta.putSync(MetaKeys.tombstoneHorizon, Math.min(...Object.values(all)));
 }
 
 /** hasForeignData: true when the root store holds entries other than our named databases. */

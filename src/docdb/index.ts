@@ -4,7 +4,7 @@
  * lmdb-js). Its on-disk layout is in layout.ts; backups of the "backup" (JSON) type rely
  * on it. The backup engine itself works on any lmdb-js environment.
  */
-export { DocumentDatabase, openDatabase, idPrefix, identityId } from './database.js';
+export { DocumentDatabase, openDatabase, idPrefix, identityId, putTombstoneConsumer } from './database.js';
 export type { OpenDatabaseOptions, PutResult, Document, IndexQuery, DocumentDatabaseStats } from './database.js';
 export { indexKeysFor, validateIndexDefinition } from './index-keys.js';
 export type { IndexKey, IndexScalar } from './index-keys.js';

@@ -51,10 +51,12 @@ export const MetaKeys = {
   /** String: ISO time of creation. */
   createdAt: 'createdAt',
   /**
-   * Number: the lowest etag a backup chain still needs tombstones from. Tombstones with a
-   * lower etag may be purged; ones at or above it must stay (RavenDB's rule).
+   * Number: the smallest etag every tombstone consumer (JSON backup chain) has carried up
+   * to. Tombstones at or below it may be purged; later ones must stay (RavenDB's rule).
    */
   tombstoneHorizon: 'tombstoneHorizon',
+  /** Object: consumer name → last etag it carried (see DocumentDatabase.tombstoneConsumers). */
+  tombstoneConsumers: 'tombstoneConsumers',
 } as const;
 
 /** StoredDocument: the value stored under a document id in `@docs`. */
