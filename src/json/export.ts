@@ -10,8 +10,9 @@
  * - the small databases (index definitions, identities, tombstones, `@meta`) and
  *   incremental documents (found through `@etags`, a few lookups each) are read through
  *   lmdb-js with the pinned read transaction, so they see exactly the same snapshot;
- * - `native: false` reads everything through lmdb-js (the tests' oracle; also the path
- *   for `collections`, which filters documents by their value).
+ * - `native: false` reads a document database entirely through lmdb-js (the tests'
+ *   oracle; also the path for `collections`, which filters documents by their value).
+ *   Generic environments always use the native cursor.
  *
  * Generic environments: each named database (and the root store's own entries) is
  * exported with the options given for it (`dbOptions`, lmdb-js defaults otherwise). Values
@@ -256,12 +257,22 @@ function* flushThen(buf: Buffer | undefined): Generator<Buffer> {
   if (buf) yield buf;
 }
 
+/**
+ * nativeBatches: the native cursor's batches, one always being filled on the libuv pool
+ * while the caller writes, compresses or encrypts the previous one (batch buffers belong
+ * to JS once returned, so the next fill never touches them).
+ */
 async function* nativeBatches(pinned: PinnedSnapshot, specs: ExportDbSpec[], batchBytes: number) {
   const source = openExportSource(pinned, specs);
+  let next: Promise<Awaited<ReturnType<typeof source.nextBatch>>> | undefined;
   try {
+    next = source.nextBatch(batchBytes);
     for (;;) {
-      const batch = await source.nextBatch(batchBytes);
+      const batch = await next;
+      next = undefined;
       if (!batch) return;
+      next = source.nextBatch(batchBytes);
+      next.catch(() => undefined); // settled below, or abandoned by close() when the caller stops early
       yield batch;
     }
   } finally {
