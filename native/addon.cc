@@ -5,6 +5,7 @@
 //   writeRuns(fd, runs, data, pageSize): Promise<void>  batched pwrites of page runs (page_writer.h)
 //   readMetaPages(path), openSnapshot(path, metaPages, txnId, baseTxnId)  page snapshots (snapshot_handle.h)
 //   openExport(path, metaPages, txnId, dbs)  the native JSON export cursor (export_handle.h)
+//   encodeDocLines(lines): Promise<EncodedDocLines>  JSON doc lines -> lmdb-js keys and values (encode_doc_lines.h)
 // Loaded only by src/native/binding.ts, which declares these types. The addon links no LMDB and keeps no global
 // state (per-load state lives in AddonData, napi instance data), so it is safe to load in several worker threads
 // at once.
@@ -12,6 +13,7 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "encode_doc_lines.h"
 #include "env_info_worker.h"
 #include "export_handle.h"
 #include "file_lock.h"
@@ -46,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tryLockFile", Napi::Function::New(env, JsTryLockFile, "tryLockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, JsUnlockFile, "unlockFile"));
   exports.Set("writeRuns", Napi::Function::New(env, JsWriteRuns, "writeRuns"));
+  exports.Set("encodeDocLines", Napi::Function::New(env, JsEncodeDocLines, "encodeDocLines"));
   SnapshotHandle::Init(env, exports);
   ExportHandle::Init(env, exports);
   return exports;

@@ -219,6 +219,29 @@ export interface NativeExportHandle {
   close(): void;
 }
 
+/**
+ * EncodedDocLines: what nativeEncodeDocLines resolves with (built in native/encode_doc_lines.cc). Kind-1 lines are
+ * JSON `doc` records encoded exactly as lmdb-js 3.5.6 stores `docs.putSync(id, fromJsonValue(v))` on a default store:
+ * key = the id as an ordered-binary string key, value = msgpackr (records) bytes. Put them through a handle that
+ * keeps the default key encoding and has `encoding: 'binary'` (a Buffer key is then copied as is); see
+ * native/doc_encoder.h for the exact rules and for what is left to JSON.parse.
+ */
+export interface EncodedDocLines {
+  /**
+   * Per input line, in order: 1 = a doc record encoded here; 0 = anything else (header, end, index, identity,
+   * tombstone, entry, a doc this encoder cannot encode exactly, or malformed): the caller JSON.parses that line itself.
+   */
+  kinds: Uint8Array;
+  /** [start, end) byte offsets of every line in `lines` (without its '\n'), 2 per line. */
+  lineOffsets: Uint32Array;
+  /** For kind-1 lines, in order: [keyStart, keyEnd, valueStart, valueEnd] into `data`, 4 per encoded doc. */
+  docOffsets: Uint32Array;
+  /** The doc's `etag` (from v.etag) per encoded doc: a safe integer >= 1. */
+  etags: Float64Array;
+  /** Keys and values of the encoded docs, back to back. */
+  data: Buffer;
+}
+
 /** NativeBinding: the exports of `pagevault_native.node`, exactly as the addon defines them in native/addon.cc. */
 export interface NativeBinding {
   /**
@@ -261,6 +284,12 @@ export interface NativeBinding {
    * carrying `errno`/`syscall` on a failed write.
    */
   writeRuns(fd: number, runs: Float64Array, data: Buffer, pageSize: number): Promise<void>;
+  /**
+   * encodeDocLines: encodes the JSON doc lines of `lines` (whole lines separated by '\n') on the libuv pool. Throws a
+   * TypeError for a non-Buffer, a RangeError for 2^32 - 1 bytes or more. `lines` must stay unmodified until the
+   * promise settles.
+   */
+  encodeDocLines(lines: Buffer): Promise<EncodedDocLines>;
 }
 
 const ADDON_FILE = 'pagevault_native.node';
@@ -578,4 +607,46 @@ export function nativeOpenExport(path: string, metaPages: Buffer, txnId: number,
   } catch (err) {
     throw toPagevaultError(err, callSite);
   }
+}
+
+/**
+ * nativeEncodeDocLines: the addon's encodeDocLines (native/encode_doc_lines.h): every `doc` line of `lines` turned into
+ * the key and value bytes lmdb-js would store for it, off the JS thread; other lines are left to the caller (kind 0).
+ * `lines` holds whole NDJSON lines separated by '\n' (the last may lack its '\n') and must not be modified until the
+ * promise settles. Calls are independent and may overlap (each runs on its own libuv pool thread). Throws a
+ * TypeError for a non-Buffer and a RangeError for a Buffer of 2^32 - 1 bytes or more.
+ *
+ * @example
+ * ```ts
+ * const enc = await nativeEncodeDocLines(chunk);
+ * for (let i = 0, d = 0; i < enc.kinds.length; i++) {
+ *   if (enc.kinds[i] === 1) {
+ *     const o = enc.docOffsets.subarray(4 * d, 4 * d + 4);
+ *     docsRaw.putSync(enc.data.subarray(o[0], o[1]), enc.data.subarray(o[2], o[3]));
+ *     // The id text: the key without the 27 byte that ordered-binary puts before a first character below 28.
+ *     const id = enc.data.toString('utf8', enc.data[o[0]] === 27 ? o[0] + 1 : o[0], o[1]);
+ *     etags.putSync(enc.etags[d++], id);
+ *   } else {
+ *     handle(JSON.parse(chunk.toString('utf8', enc.lineOffsets[2 * i], enc.lineOffsets[2 * i + 1])));
+ *   }
+ * }
+ * ```
+ */
+export function nativeEncodeDocLines(lines: Buffer): Promise<EncodedDocLines> {
+  if (!Buffer.isBuffer(lines)) {
+    return Promise.reject(new TypeError(`Expected a Buffer for lines but received ${typeof lines}`));
+  }
+  if (lines.length >= 0xffffffff) {
+    return Promise.reject(new RangeError(`Expected fewer than 2^32 - 1 bytes for lines but received ${lines.length}`));
+  }
+  const callSite = new Error();
+  let pending: Promise<EncodedDocLines>;
+  try {
+    pending = loadBinding().encodeDocLines(lines);
+  } catch (err) {
+    return Promise.reject(toPagevaultError(err, callSite));
+  }
+  return pending.catch((err: unknown) => {
+    throw toPagevaultError(err, callSite);
+  });
 }
