@@ -10,6 +10,9 @@
 
 #include "doc_encoder.h"
 
+#include <locale.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -528,10 +531,22 @@ bool DocEncoder::Number(double* value) {
     for (const uint8_t* q = digits; q < p; ++q) v = v * 10 + (*q - '0');
     *value = negative ? -static_cast<double>(v) : static_cast<double>(v);
   } else {
-    // Correctly rounded, as JSON.parse; out of range (1e400 -> Infinity, 1e-400 -> 0 in JS) fails.
+    // Correctly rounded, as JSON.parse.
     const std::from_chars_result r =
         std::from_chars(reinterpret_cast<const char*>(start), reinterpret_cast<const char*>(p), *value);
-    if (r.ec != std::errc() || r.ptr != reinterpret_cast<const char*>(p)) return false;
+    if (r.ptr != reinterpret_cast<const char*>(p)) return false;
+    if (r.ec == std::errc::result_out_of_range) {
+      // libstdc++ reports overflow and subnormal or zero results as out of range without a value; glibc's strtod
+      // (correctly rounded, C locale) gives what JSON.parse does: Infinity, a subnormal, or 0.
+      static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
+      if (c_locale == static_cast<locale_t>(0)) return false;
+      const std::string text(reinterpret_cast<const char*>(start), static_cast<size_t>(p - start));
+      char* parsed_end = nullptr;
+      *value = strtod_l(text.c_str(), &parsed_end, c_locale);
+      if (parsed_end != text.c_str() + text.size()) return false;
+    } else if (r.ec != std::errc()) {
+      return false;
+    }
   }
   p_ = p;
   return true;
