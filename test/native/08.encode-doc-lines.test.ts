@@ -4,7 +4,7 @@
 // as kind 0 with its exact offsets. The oracle reads the stored bytes back through binary handles (never used to
 // write: a keyEncoding 'binary' handle would bypass lmdb-js's zero-padded key buffer, see src/generate/generate.ts).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -16,6 +16,7 @@ import { useTmpEnv } from '../helpers/tmp-env.js';
 
 const ctx = useTmpEnv();
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'pagevault.js');
+const BENCH_ENV = join(import.meta.dirname, '..', '..', '.bench-data', 'small-seed1', 'env');
 
 /** docLine: a doc record line as the JS exporter writes it. */
 function docLine(id: string, v: unknown): string {
@@ -313,5 +314,23 @@ describe('nativeEncodeDocLines: a generated dataset', () => {
       best = Math.min(best, performance.now() - t0);
     }
     console.log(`nativeEncodeDocLines, ${(text.length / 2 ** 20).toFixed(1)} MiB export: ${Math.round((20000 / best) * 1000).toLocaleString('en-US')} docs/s, ${(text.length / 2 ** 20 / (best / 1000)).toFixed(0)} MiB/s (best of 5, one thread)`);
+  });
+
+  // The bench dataset (175k documents, 167 MiB of JSON) when `npm run bench` has seeded it; prints, never asserts speed.
+  it.skipIf(!existsSync(join(BENCH_ENV, 'data.mdb')))('reports throughput on the bench dataset', async () => {
+    const file = join(ctx.dir, 'bench.ndjson');
+    execFileSync(process.execPath, [CLI, 'export', '--db', BENCH_ENV, '--out', file], { stdio: 'ignore' });
+    const text = readFileSync(file);
+    let best = Infinity;
+    let docs = 0;
+    let kind0 = 0;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const enc = await nativeEncodeDocLines(text);
+      best = Math.min(best, performance.now() - t0);
+      docs = enc.etags.length;
+      kind0 = enc.kinds.length - docs;
+    }
+    console.log(`nativeEncodeDocLines, bench dataset ${(text.length / 2 ** 20).toFixed(0)} MiB: ${docs.toLocaleString('en-US')} docs (${kind0} other lines), ${Math.round((docs / best) * 1000).toLocaleString('en-US')} docs/s, ${(text.length / 2 ** 20 / (best / 1000)).toFixed(0)} MiB/s (best of 3, one thread)`);
   });
 });
