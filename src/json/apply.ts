@@ -79,8 +79,19 @@ const APPEND = { append: true };
 /** msgpackString: the msgpack encoding of a string given as UTF-8 bytes (how lmdb-js stores an id in @etags). */
 function msgpackString(utf8: Buffer): Buffer {
   const n = utf8.length;
-  const head = n < 32 ? Buffer.from([0xa0 | n]) : n < 256 ? Buffer.from([0xd9, n]) : n < 65536 ? Buffer.from([0xda, n >> 8, n & 0xff]) : Buffer.from([0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-  return Buffer.concat([head, utf8]);
+  const head = n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+  const out = Buffer.allocUnsafe(head + n);
+  if (head === 1) out[0] = 0xa0 | n;
+  else if (head === 2) out.writeUInt16BE(0xd900 | n, 0);
+  else if (head === 3) {
+    out[0] = 0xda;
+    out.writeUInt16BE(n, 1);
+  } else {
+    out[0] = 0xdb;
+    out.writeUInt32BE(n, 1);
+  }
+  utf8.copy(out, head);
+  return out;
 }
 
 /**

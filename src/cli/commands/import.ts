@@ -24,7 +24,7 @@ export const spec: CommandSpec = {
 };
 
 export async function run(o: ParsedOptions, io: Io): Promise<number> {
-  const input = o.in === '-' ? process.stdin : createReadStream(o.in as string);
+  const input = o.in === '-' ? process.stdin : createReadStream(o.in as string, { highWaterMark: 1 << 20 });
   let last = 0;
   const r = await importJson({
     to: o.db as string,
