@@ -43,10 +43,11 @@ describe('chain manifest', () => {
 });
 
 describe('library verbs', () => {
-  it('backup/restore/verify are the snapshot operations, and the JSON type is refused until it exists', async () => {
+  it('backup/restore/verify cover both types; a missing database or chain is a clear error', async () => {
     const api = await import('../../src/index.js');
     expect(typeof api.backup).toBe('function');
-    await expect(api.backup({ type: 'backup', db: '/nowhere', destination: '/nowhere' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(api.backup({ type: 'backup', db: '/nowhere/at/all', destination: '/tmp/x' })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
     await expect(api.backup({ db: '/nowhere/at/all', destination: '/tmp/x' })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
+    await expect(api.restore({ from: '/nowhere/at/all.backup', to: '/tmp/x-restore' })).rejects.toMatchObject({ code: ErrorCodes.CHAIN_BROKEN });
   });
 });

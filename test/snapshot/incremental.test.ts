@@ -195,7 +195,9 @@ describe('incremental chains', () => {
     await writeSnapshotFile(base, chainFile);
     let previous = base.txnId;
     for (let step = 0; step < 6; step++) {
+      // Wait for real progress (not a fixed time: other test files compete for the two cores).
       await sleep(250);
+      for (let waited = 0; (root.getStats() as { lastTxnId: number }).lastTxnId <= previous + 10 && waited < 10_000; waited += 50) await sleep(50);
       const delta = await openPageSource(root, { baseTxnId: previous, maxBatchBytes: 32 * 1024 });
       expect(delta.txnId).toBeGreaterThan(previous + 10);
       const oracle = digestDatabases(root, specs, delta.transaction);
