@@ -42,29 +42,28 @@ export function splitLines(block: Buffer): Uint32Array {
 }
 
 /**
- * encodeAhead: the blocks with their encoding, encoding block i+1 while the caller works on
- * block i. A failed encoding rejects when its block is reached.
+ * encodeAhead: the blocks with their encoding, keeping up to `depth` blocks encoding on the
+ * libuv pool while the caller works on the current one (so the pool, the stream feeding
+ * the blocks and the writer all keep busy). A failed encoding rejects when its block is
+ * reached.
  */
-export async function* encodeAhead(blocks: AsyncIterable<Buffer>, encode: DocEncoder | undefined): AsyncGenerator<{ block: Buffer; encoded?: EncodedDocLines }> {
+export async function* encodeAhead(blocks: AsyncIterable<Buffer>, encode: DocEncoder | undefined, depth = 2): AsyncGenerator<{ block: Buffer; encoded?: EncodedDocLines }> {
   if (!encode) {
     for await (const block of blocks) yield { block };
     return;
   }
-  let previous: { block: Buffer; encoded: Promise<EncodedDocLines> } | undefined;
-  try {
-    for await (const block of blocks) {
-      const encoded = encode(block);
-      encoded.catch(() => undefined); // awaited below; never an unhandled rejection if the caller stops early
-      if (previous) yield { block: previous.block, encoded: await previous.encoded };
-      previous = { block, encoded };
+  const queue: Array<{ block: Buffer; encoded: Promise<EncodedDocLines> }> = [];
+  for await (const block of blocks) {
+    const encoded = encode(block);
+    encoded.catch(() => undefined); // awaited below; never an unhandled rejection if the caller stops early
+    queue.push({ block, encoded });
+    if (queue.length > depth) {
+      const head = queue.shift()!;
+      yield { block: head.block, encoded: await head.encoded };
     }
-    if (previous) {
-      const last = previous;
-      previous = undefined;
-      yield { block: last.block, encoded: await last.encoded };
-    }
-  } finally {
-    // A caller that stopped early leaves at most one encoding running; it settles on its own.
-    previous = undefined;
+  }
+  while (queue.length > 0) {
+    const head = queue.shift()!;
+    yield { block: head.block, encoded: await head.encoded };
   }
 }

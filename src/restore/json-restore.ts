@@ -79,7 +79,8 @@ export async function restoreJson(options: JsonRestoreOptions): Promise<JsonRest
       for (const [i, file] of files.entries()) {
         if (options.signal?.aborted) throw new AbortedError('restore aborted');
         current = { file: file.name, fileIndex: i };
-        const reader = createBackupReader({ key: options.key });
+        // A readable side of a few chunks lets decompression run ahead of the importer.
+        const reader = createBackupReader({ key: options.key, highWaterMark: 16 * 1024 * 1024 });
         const input = await sink.get(`${folder}/${file.name}`);
         const before = bytesRead;
         const counted = new ByteCounter((total) => {
