@@ -18,13 +18,16 @@
  * encoder, and values carried as stored bytes are put as they are (`asBinary`).
  */
 import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { asBinary, open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { Unpackr } from 'msgpackr';
 import { readKey, toBufferKey } from 'ordered-binary';
 import { defaultDocEncoder, encodeAhead, splitLines, type DocEncoder, type EncodedDocLines } from './doc-encoder.js';
-import { indexKeysFor, validateIndexDefinition } from '../docdb/index-keys.js';
+import { validateIndexDefinition } from '../docdb/index-keys.js';
+import { workerUrl } from '../util/worker-url.js';
+import type { IndexWorkerInit } from './index-worker.js';
 import { openDatabase, type DocumentDatabase } from '../docdb/database.js';
-import { MetaKeys, type IndexDefinition, type StoredDocument, type Tombstone } from '../docdb/layout.js';
+import { indexDbName, MetaKeys, type IndexDefinition, type StoredDocument, type Tombstone } from '../docdb/layout.js';
 import { AbortedError, InvalidBackupRecordError, UniqueViolationError } from '../errors.js';
 import { lineBlocks, RecordChecker, type DbRecord, type EntryRecord, type HeaderRecord, type JsonRecord, type ParsedLine } from './records.js';
 import { fromJsonValue, OpaqueValue } from './value-json.js';
@@ -70,6 +73,14 @@ export interface ApplyResult {
   /** Seconds spent in the record phase and in the index phase. */
   recordSeconds: number;
   indexSeconds: number;
+}
+
+/** IndexBatch: one batch of index entries from the index worker. */
+interface IndexBatch {
+  docs: number;
+  data: Buffer;
+  offsets: Uint32Array;
+  which: Uint8Array;
 }
 
 const decodeStored = new Unpackr({ useRecords: true, mapsAsObjects: true });
@@ -393,42 +404,71 @@ export class JsonApplier {
     };
   }
 
+  /**
+   * #buildIndexes: every index's data from the documents. A worker thread (index-worker.ts)
+   * scans the documents and turns them into index key and value bytes; this thread puts
+   * them, one write transaction per batch of ~5,000 documents, three in flight. A unique
+   * index whose key two documents share fails with UniqueViolationError.
+   */
   async #buildIndexes(db: DocumentDatabase, defs: IndexDefinition[]): Promise<void> {
-    const byCollection = new Map<string, IndexDefinition[]>();
-    for (const def of defs) byCollection.set(def.collection, [...(byCollection.get(def.collection) ?? []), def]);
-    const stores = new Map(defs.map((d) => [d.name, db.indexDb(d)]));
     this.#progress.phase = 'indexes';
     this.#progress.docsTotal = (db.docs.getStats() as { entryCount: number }).entryCount;
-    let start: string | undefined;
-    const batch = 5000;
-    for (;;) {
-      if (this.#options.signal?.aborted) throw new AbortedError('index rebuild aborted');
-      const last = await db.env.transaction(() => {
-        let n = 0;
-        let lastKey: string | undefined;
-        const range = start === undefined ? { limit: batch } : { start, limit: batch + 1 };
-        for (const { key: id, value: doc } of db.docs.getRange(range)) {
-          if (id === start) continue;
-          lastKey = id;
-          n++;
-          for (const def of byCollection.get(doc.collection) ?? []) {
-            const store = stores.get(def.name)!;
-            for (const key of indexKeysFor(def, doc.body)) {
-              if (def.unique) {
-                const owner = store.get(key as Key);
-                if (owner !== undefined && owner !== id) throw new UniqueViolationError(`unique index ${def.name}: key ${JSON.stringify(key)} is shared by ${owner} and ${id}`);
+    await db.env.flushed;
+    const stores = defs.map((d) => db.env.openDB<Buffer, Buffer>(indexDbName(d.name), { encoding: 'binary', dupSort: !d.unique }));
+    const init: IndexWorkerInit = { path: this.#path, defs, maxDbs: 512, batchDocs: 5000 };
+    const worker = new Worker(workerUrl('./index-worker.js', import.meta.url), { workerData: init });
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const apply = (m: IndexBatch): void => {
+      const p = db.env
+        .transaction(() => {
+          const { data, offsets, which } = m;
+          for (let e = 0; e < which.length; e++) {
+            const o = e * 4;
+            const key = data.subarray(offsets[o], offsets[o + 1]);
+            const value = data.subarray(offsets[o + 2], offsets[o + 3]);
+            const def = defs[which[e]];
+            const store = stores[which[e]];
+            if (def.unique) {
+              const owner = store.getBinary(key);
+              if (owner !== undefined && !value.equals(owner)) {
+                throw new UniqueViolationError(`unique index ${def.name}: key ${JSON.stringify(readKey(key, 0, key.length))} is shared by ${String(readKey(owner, 0, owner.length))} and ${String(readKey(value, 0, value.length))}`);
               }
-              store.putSync(key as Key, id);
-              this.#progress.indexEntries++;
             }
+            store.putSync(key, value);
           }
-        }
-        this.#progress.indexedDocs += n;
-        return lastKey;
+          this.#progress.indexEntries += which.length;
+          this.#progress.indexedDocs += m.docs;
+        })
+        .then(
+          () => {
+            inFlight.delete(p);
+            worker.postMessage({ type: 'credit' });
+            this.#report('indexes');
+          },
+          (err: unknown) => {
+            inFlight.delete(p);
+            failure ??= err;
+          },
+        );
+      inFlight.add(p);
+    };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: { type: string; message?: string } & Partial<IndexBatch>) => {
+          if (this.#options.signal?.aborted) failure ??= new AbortedError('index rebuild aborted');
+          if (failure) return reject(failure);
+          if (m.type === 'batch') apply({ docs: m.docs!, data: Buffer.from(m.data!.buffer, m.data!.byteOffset, m.data!.byteLength), offsets: m.offsets!, which: m.which! });
+          else if (m.type === 'done') resolve();
+          else if (m.type === 'error') reject(new Error(`index worker: ${m.message}`));
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => reject(new Error(`index worker exited with code ${code}`)));
       });
-      this.#report('indexes');
-      if (last === undefined) break;
-      start = last;
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+    } finally {
+      await worker.terminate();
     }
   }
 

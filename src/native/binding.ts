@@ -18,6 +18,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -187,6 +188,31 @@ export interface ExportDbSpec {
   structures?: (string[] | null)[] | null;
 }
 
+/**
+ * ExportOptions: how a native JSON export runs; the output bytes are the same whatever is chosen.
+ */
+export interface ExportOptions {
+  /**
+   * Threads that transcode, 1 to 64. 1: one cursor on the libuv pool thread of each `nextBatch` (no other thread).
+   * More: each database with many leaf pages is cut into key ranges between main-tree pages, transcoded on that many
+   * worker threads, and handed out in key order (native/export_parallel.h); a `nextBatch` then waits on a pool
+   * thread. Default: defaultExportThreads().
+   */
+  threads?: number;
+  /** @internal Leaf pages per range of a threaded export (tests use small values to force many ranges). */
+  rangeLeafPages?: number;
+}
+
+/**
+ * defaultExportThreads: the number of cores (os.availableParallelism()), at most 4. One worker per core keeps every
+ * core transcoding; the JS thread that writes the batches and the pool thread that assembles them do little by
+ * comparison. Above 4 the single JS consumer (writing, compressing) is expected to be the limit, while every thread
+ * adds up to (threads + 1) x 3 queued chunks of memory (export_parallel.h). Measured on 2 cores only (README).
+ */
+export function defaultExportThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
 /** RawExportBatch: whole NDJSON lines, how many entries they hold and how many of those took the `mp` fallback. */
 export interface RawExportBatch {
   data: Buffer;
@@ -266,10 +292,10 @@ export interface NativeBinding {
   openSnapshot(path: string, metaPages: Buffer, txnId: number, baseTxnId: number): NativeSnapshotHandle;
   /**
    * openExport: SYNCHRONOUS, no I/O: checks that slot `txnId & 1` of `metaPages` holds `txnId` and returns a JSON
-   * export cursor over `dbs` in that snapshot. Throws a TypeError for malformed arguments, else the native error
-   * object (CORRUPT_ENV; UNSUPPORTED_FORMAT for an encrypted environment).
+   * export cursor over `dbs` in that snapshot (`options.threads` defaults to 1 here). Throws a TypeError for
+   * malformed arguments, else the native error object (CORRUPT_ENV; UNSUPPORTED_FORMAT for an encrypted environment).
    */
-  openExport(path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[]): NativeExportHandle;
+  openExport(path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[], options?: ExportOptions): NativeExportHandle;
   /**
    * tryLockFile: SYNCHRONOUS (open + non-blocking flock): opens (creating) `path` and takes an exclusive flock;
    * returns the descriptor, or null when another open file description holds it. Throws an Error with `errno`,
@@ -584,7 +610,8 @@ export class ExportHandle {
 /**
  * nativeOpenExport: the addon's openExport, wrapped in an ExportHandle; synchronous, errors converted by
  * toPagevaultError. `metaPages` and `txnId` come from pinSnapshot (src/snapshot/pin.ts), which must stay pinned
- * until the export is closed or finished.
+ * until the export is closed or finished. `options.threads` defaults to defaultExportThreads(); a value that is not
+ * an integer from 1 to 64 throws a RangeError.
  *
  * @example
  * ```ts
@@ -600,10 +627,20 @@ export class ExportHandle {
  * }
  * ```
  */
-export function nativeOpenExport(path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[]): ExportHandle {
+export function nativeOpenExport(
+  path: string,
+  metaPages: Buffer,
+  txnId: number,
+  dbs: ExportDbSpec[],
+  options: ExportOptions = {},
+): ExportHandle {
+  const threads = options.threads ?? defaultExportThreads();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new RangeError(`Expected an integer from 1 to 64 for threads but received ${String(threads)}`);
+  }
   const callSite = new Error();
   try {
-    return new ExportHandle(loadBinding().openExport(path, metaPages, txnId, dbs));
+    return new ExportHandle(loadBinding().openExport(path, metaPages, txnId, dbs, { ...options, threads }));
   } catch (err) {
     throw toPagevaultError(err, callSite);
   }
