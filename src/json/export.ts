@@ -283,8 +283,12 @@ async function* nativeBatches(pinned: PinnedSnapshot, specs: ExportDbSpec[], bat
 /** envSpecs: the native spec and the db record of every database of a generic environment. */
 function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>): Array<{ spec: ExportDbSpec; dbLine: string }> {
   const known = new Set(['', ...(info.namedDatabases ?? []).map((d) => d.name)]);
-  for (const name of Object.keys(dbOptions)) {
+  const encodings = ['msgpack', 'json', 'string', 'binary', 'ordered-binary', 'cbor'];
+  const keyEncodings = ['ordered-binary', 'uint32', 'binary'];
+  for (const [name, o] of Object.entries(dbOptions)) {
     if (!known.has(name)) throw new InvalidArgumentError(`dbOptions names database ${JSON.stringify(name)}, which the environment does not have`);
+    if (o.encoding !== undefined && !encodings.includes(o.encoding)) throw new InvalidArgumentError(`dbOptions.${name}.encoding: expected one of ${encodings.join(', ')} but received ${JSON.stringify(o.encoding)}`);
+    if (o.keyEncoding !== undefined && !keyEncodings.includes(o.keyEncoding)) throw new InvalidArgumentError(`dbOptions.${name}.keyEncoding: expected one of ${keyEncodings.join(', ')} but received ${JSON.stringify(o.keyEncoding)}`);
   }
   const list: Array<{ name: string | null; flags: number }> = [
     { name: null, flags: info.mainDb.flags },

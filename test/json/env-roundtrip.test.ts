@@ -114,4 +114,14 @@ describe('JSON export/import of a generic lmdb-js environment', () => {
       message: expect.stringMatching(/snapshot/),
     });
   });
+
+  it('refuses options for a database that does not exist, or an unknown encoding', async () => {
+    const src = join(tmp.dir, 'src');
+    const env = open({ path: src, maxDbs: 8, noSubdir: false });
+    await env.openDB('real', {}).put('a', 1);
+    await env.close();
+    const out = () => createWriteStream(join(tmp.dir, `o${Math.random()}.ndjson`));
+    await expect(exportJson({ db: src, out: out(), dbOptions: { ghost: { encoding: 'string' } } })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, message: expect.stringMatching(/ghost/) });
+    await expect(exportJson({ db: src, out: out(), dbOptions: { real: { encoding: 'yaml' as never } } })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+  });
 });

@@ -4,6 +4,7 @@ import type { CommandSpec, ParsedOptions } from '../args.js';
 import { KEY_OPTIONS, keyFromOptions } from '../key-options.js';
 import { formatBytes, formatCount, ProgressBar } from '../output.js';
 import type { Io } from '../io.js';
+import { DB_OPTIONS_OPTION, dbOptionsFrom } from '../db-options.js';
 
 export const spec: CommandSpec = {
   name: 'backup',
@@ -28,6 +29,7 @@ export const spec: CommandSpec = {
     level: { kind: 'int', value: 'N', help: 'compression level (zstd 1-19, gzip 1-9)', min: 1, max: 19 },
     staging: { kind: 'boolean', help: 'snapshot: copy pages to a local temp file first and release the snapshot sooner' },
     collections: { kind: 'string', value: 'A,B', help: 'backup type: only these collections (comma-separated)' },
+    ...DB_OPTIONS_OPTION,
     ...KEY_OPTIONS,
     json: { kind: 'boolean', help: 'print the result as JSON' },
     quiet: { kind: 'boolean', help: 'no progress bar' },
@@ -56,6 +58,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
     const r = await backup({
       ...common,
       type: 'backup',
+      dbOptions: dbOptionsFrom(o['db-options']),
       collections: typeof o.collections === 'string' ? o.collections.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       onProgress: o.quiet
         ? undefined

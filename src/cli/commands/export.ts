@@ -5,6 +5,7 @@ import { exportJson } from '../../index.js';
 import type { CommandSpec, ParsedOptions } from '../args.js';
 import { formatBytes, formatCount } from '../output.js';
 import type { Io } from '../io.js';
+import { DB_OPTIONS_OPTION, dbOptionsFrom } from '../db-options.js';
 
 export const spec: CommandSpec = {
   name: 'export',
@@ -21,6 +22,7 @@ export const spec: CommandSpec = {
     db: { kind: 'string', value: 'PATH', help: 'environment directory', required: true },
     out: { kind: 'string', value: 'FILE|-', help: 'output file, or - for stdout', default: '-' },
     collections: { kind: 'string', value: 'A,B', help: 'document databases: only these collections (comma-separated)' },
+    ...DB_OPTIONS_OPTION,
     json: { kind: 'boolean', help: 'print the summary as JSON' },
   },
   examples: ['pagevault export --db ./data --out data.ndjson', 'pagevault export --db ./data | gzip > data.ndjson.gz'],
@@ -34,6 +36,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
     // stdout must stay open after the export (pipeline would end it, and the summary may follow on stderr).
     out: toStdout ? passThroughTo(process.stdout) : out,
     collections: typeof o.collections === 'string' ? o.collections.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    dbOptions: dbOptionsFrom(o['db-options']),
     signal: io.signal,
   });
   const say = toStdout ? io.err : io.out;
