@@ -18,6 +18,7 @@
         'native/errors.cc',
         'native/export_cursor.cc',
         'native/export_handle.cc',
+        'native/export_parallel.cc',
         'native/file_lock.cc',
         'native/format.cc',
         'native/json_out.cc',

@@ -4,7 +4,7 @@
 //   tryLockFile(path): number | null, unlockFile(fd)  exclusive flock(2) locks (file_lock.h)
 //   writeRuns(fd, runs, data, pageSize): Promise<void>  batched pwrites of page runs (page_writer.h)
 //   readMetaPages(path), openSnapshot(path, metaPages, txnId, baseTxnId)  page snapshots (snapshot_handle.h)
-//   openExport(path, metaPages, txnId, dbs)  the native JSON export cursor (export_handle.h)
+//   openExport(path, metaPages, txnId, dbs, options?)  the native JSON export, threads optional (export_handle.h)
 //   encodeDocLines(lines): Promise<EncodedDocLines>  JSON doc lines -> lmdb-js keys and values (encode_doc_lines.h)
 // Loaded only by src/native/binding.ts, which declares these types. The addon links no LMDB and keeps no global
 // state (per-load state lives in AddonData, napi instance data), so it is safe to load in several worker threads

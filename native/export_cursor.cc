@@ -43,15 +43,26 @@ void WriteTagged(const char* open, size_t open_size, const uint8_t* bytes, size_
 TreeCursor::TreeCursor(const PageReader& reader, const Meta& meta, ExportStats* stats)
     : reader_(reader), meta_(meta), format_(reader.format()), page_size_(reader.page_size()), stats_(stats) {}
 
-void TreeCursor::Reset(const DbRecord& record, bool leaf2_allowed, std::string label) {
+void TreeCursor::Reset(const DbRecord& record, bool leaf2_allowed, std::string label, std::vector<uint64_t> roots,
+                       uint32_t roots_level) {
   record_ = record;
   leaf2_allowed_ = leaf2_allowed;
   label_ = std::move(label);
   started_ = false;
-  done_ = record.root == kInvalidPage;
   pages_read_ = 0;
+  root_index_ = 0;
+  if (roots.empty()) {
+    roots_.assign(1, record.root);
+    roots_level_ = 0;
+    done_ = record.root == kInvalidPage;
+  } else {
+    roots_ = std::move(roots);
+    roots_level_ = roots_level;
+    done_ = roots_level >= record.depth;  // the planner never does this; an empty walk rather than a bad index
+  }
+  depth_ = done_ ? 0 : record.depth - roots_level_;
   // One buffer per level, kept (with their capacity) across resets.
-  if (levels_.size() < record.depth) levels_.resize(record.depth);
+  if (levels_.size() < depth_) levels_.resize(depth_);
 }
 
 Status TreeCursor::Load(uint32_t level, uint64_t pgno) {
@@ -67,7 +78,7 @@ Status TreeCursor::Load(uint32_t level, uint64_t pgno) {
   if (!status.ok()) return status.AddContext(label_);
   const uint8_t* bytes = l.page.data();
   const uint16_t flags = LoadU16(bytes + PageFlagsOffset(format_));
-  const bool want_leaf = level + 1 == record_.depth;
+  const bool want_leaf = level + 1 == depth_;
   bool kind_ok;
   if (want_leaf) {
     kind_ok = (flags & kPageLeaf) != 0 && (flags & (kPageBranch | kPageOverflow | kPageMeta | kPageSubPage)) == 0 &&
@@ -78,7 +89,7 @@ Status TreeCursor::Load(uint32_t level, uint64_t pgno) {
   }
   if (!kind_ok) {
     return Status::CorruptEnv(StringPrintf("%s: page %" PRIu64 " at level %u of %u has flags 0x%x, expected a %s page",
-                                           label_.c_str(), pgno, level + 1, record_.depth, flags,
+                                           label_.c_str(), pgno, roots_level_ + level + 1, record_.depth, flags,
                                            want_leaf ? "leaf" : "branch"));
   }
   l.pgno = pgno;
@@ -112,7 +123,7 @@ Status TreeCursor::Load(uint32_t level, uint64_t pgno) {
     if (l.count == 0) {
       return Status::CorruptEnv(StringPrintf("%s: branch page %" PRIu64 " has no children", label_.c_str(), pgno));
     }
-    if (level + 2 == record_.depth) {
+    if (level + 2 == depth_) {
       // The parent of leaves: start reading all of its leaves now (coalesced into runs), so that the reads that
       // follow find them cached (on a cold cache the export then waits once per branch page, not once per leaf).
       std::vector<std::pair<uint64_t, uint64_t>> runs;
@@ -132,12 +143,30 @@ Status TreeCursor::Load(uint32_t level, uint64_t pgno) {
 
 Status TreeCursor::DescendFrom(uint32_t level) {
   // levels_[level] is loaded with its index set; load the leftmost path below its current child.
-  for (uint32_t k = level; k + 1 < record_.depth; ++k) {
+  for (uint32_t k = level; k + 1 < depth_; ++k) {
     const Level& l = levels_[k];
     Status status = Load(k + 1, BranchChild(l.page.data() + l.offsets[l.index]));
     if (!status.ok()) return status;
   }
   return Status::Ok();
+}
+
+Status TreeCursor::StartSubtree() {
+  if (root_index_ == 0 && depth_ == 1 && roots_.size() > 1) {
+    // A range of leaves: start reading all of them now, as Load does for the leaves under a branch page.
+    std::vector<std::pair<uint64_t, uint64_t>> runs;
+    for (uint64_t leaf : roots_) {
+      if (!runs.empty() && runs.back().first + runs.back().second == leaf) {
+        ++runs.back().second;
+      } else {
+        runs.emplace_back(leaf, 1);
+      }
+    }
+    reader_.Prefetch(runs);
+  }
+  Status status = Load(0, roots_[root_index_]);
+  if (!status.ok()) return status;
+  return DescendFrom(0);
 }
 
 Status TreeCursor::Next(Item* item, bool* end) {
@@ -148,12 +177,10 @@ Status TreeCursor::Next(Item* item, bool* end) {
   }
   if (!started_) {
     started_ = true;
-    Status status = Load(0, record_.root);
-    if (!status.ok()) return status;
-    status = DescendFrom(0);
+    Status status = StartSubtree();
     if (!status.ok()) return status;
   }
-  const uint32_t leaf_level = record_.depth - 1;
+  const uint32_t leaf_level = depth_ - 1;
   for (;;) {
     Level& leaf = levels_[leaf_level];
     if (leaf.index < leaf.count) {
@@ -172,13 +199,19 @@ Status TreeCursor::Next(Item* item, bool* end) {
       }
       return Status::Ok();
     }
-    // Leaf exhausted: climb to the nearest branch with a next child, step to it and descend to its leftmost leaf.
+    // Leaf exhausted: climb to the nearest branch with a next child, step to it and descend to its leftmost leaf;
+    // past the last child of the subtree's root, go on with the next subtree of the walk.
     int32_t level = static_cast<int32_t>(leaf_level) - 1;
     while (level >= 0 && levels_[level].index + 1 >= levels_[level].count) --level;
     if (level < 0) {
-      done_ = true;
-      *end = true;
-      return Status::Ok();
+      if (++root_index_ >= roots_.size()) {
+        done_ = true;
+        *end = true;
+        return Status::Ok();
+      }
+      Status status = StartSubtree();
+      if (!status.ok()) return status;
+      continue;
     }
     ++levels_[level].index;
     Status status = DescendFrom(static_cast<uint32_t>(level));
@@ -189,25 +222,19 @@ Status TreeCursor::Next(Item* item, bool* end) {
 // ---------------------------------------------------------------------------------------------------------------
 // ExportCursor
 
-ExportCursor::ExportCursor(SnapshotPlan plan, std::vector<ExportDbSpec> dbs)
-    : plan_(std::move(plan)), dbs_(std::move(dbs)) {}
-
-Status ExportCursor::Start() {
-  Status status = PageReader::Open(plan_.data_path, &reader_);
-  if (!status.ok()) return status;
-  status = reader_->AdoptFormat(plan_.format, plan_.page_size);
-  if (!status.ok()) return status;
-  const Meta& meta = plan_.meta;
+Status ResolveExportDbs(const PageReader& reader, ExportSetup* setup) {
+  const Meta& meta = setup->plan.meta;
   std::vector<NamedDb> named;
   bool listed = false;
-  for (const ExportDbSpec& spec : dbs_) {
+  setup->records.clear();
+  for (const ExportDbSpec& spec : setup->dbs) {
     if (spec.root) {
-      records_.push_back(meta.main_db);
+      setup->records.push_back(meta.main_db);
       continue;
     }
     if (!listed) {
-      MainTreeWalker walker(*reader_, meta);
-      status = walker.ListNamedDatabases(&named);
+      MainTreeWalker walker(reader, meta);
+      Status status = walker.ListNamedDatabases(&named);
       if (!status.ok()) return status;
       listed = true;
     }
@@ -217,20 +244,120 @@ Status ExportCursor::Start() {
     }
     if (found == nullptr) {
       return Status::NotFound(StringPrintf("database '%s' does not exist in the snapshot at txn %" PRIu64,
-                                           spec.name.c_str(), plan_.txnid));
+                                           spec.name.c_str(), setup->plan.txnid));
     }
     const std::string problem = DbRecordProblem(found->record, meta.last_page);
     if (!problem.empty()) return Status::CorruptEnv("database '" + spec.name + "': record: " + problem);
-    records_.push_back(found->record);
+    setup->records.push_back(found->record);
   }
-  main_ = std::make_unique<TreeCursor>(*reader_, meta, &stats_);
-  dups_ = std::make_unique<TreeCursor>(*reader_, meta, &stats_);
+  setup->resolved = true;
   return Status::Ok();
 }
 
+Status PlanExportRanges(const PageReader& reader, const ExportSetup& setup, size_t db, uint64_t target_leaves,
+                        size_t max_ranges, std::vector<ExportRange>* out, uint64_t* pages_read) {
+  const DbRecord& record = setup.records[db];
+  const ExportDbSpec& spec = setup.dbs[db];
+  const PageFormat& format = reader.format();
+  const size_t page_size = reader.page_size();
+  target_leaves = std::max<uint64_t>(target_leaves, 1);
+  const uint64_t want = std::min<uint64_t>(record.leaf_pages / target_leaves, std::max<size_t>(max_ranges, 1));
+  if (record.root == kInvalidPage || record.depth < 2 || want < 2) {
+    ExportRange whole;
+    whole.db = db;
+    out->push_back(std::move(whole));
+    return Status::Ok();
+  }
+  const std::string label = spec.root ? "root store" : "database '" + spec.name + "'";
+  // Expand level by level (branch pages only: the last expansion lists leaves without reading them) until there
+  // are at least `want` subtrees. Fewer than `want` pages are read per level, and the record bounds the total.
+  std::vector<uint64_t> nodes{record.root};
+  std::vector<uint64_t> next;
+  std::vector<uint8_t> page;
+  std::vector<size_t> offsets;
+  uint32_t level = 0;
+  uint64_t budget = record.branch_pages;
+  while (nodes.size() < want && level + 1 < record.depth) {
+    next.clear();
+    for (uint64_t pgno : nodes) {
+      if (budget == 0) {
+        return Status::CorruptEnv(StringPrintf("%s: its branch levels hold more than the %" PRIu64
+                                               " branch pages its record has", label.c_str(), record.branch_pages));
+      }
+      --budget;
+      ++*pages_read;
+      Status status = reader.ReadPage(pgno, setup.plan.meta, &page);
+      if (!status.ok()) return status.AddContext(label);
+      const uint16_t flags = LoadU16(page.data() + PageFlagsOffset(format));
+      if ((flags & kPageBranch) == 0 ||
+          (flags & (kPageLeaf | kPageOverflow | kPageMeta | kPageLeaf2 | kPageSubPage)) != 0) {
+        return Status::CorruptEnv(StringPrintf("%s: page %" PRIu64 " at level %u of %u has flags 0x%x, expected a "
+                                               "branch page", label.c_str(), pgno, level + 1, record.depth, flags));
+      }
+      status = PageNodeOffsets(format, pgno, page.data(), page_size, &offsets);
+      if (!status.ok()) return status.AddContext(label);
+      if (offsets.empty()) {
+        return Status::CorruptEnv(StringPrintf("%s: branch page %" PRIu64 " has no children", label.c_str(), pgno));
+      }
+      for (size_t node : offsets) next.push_back(BranchChild(page.data() + node));
+    }
+    nodes.swap(next);
+    ++level;
+  }
+  const size_t count = static_cast<size_t>(std::min<uint64_t>(want, nodes.size()));
+  for (size_t i = 0; i < count; ++i) {
+    ExportRange range;
+    range.db = db;
+    range.level = level;
+    range.roots.assign(nodes.begin() + static_cast<ptrdiff_t>(i * nodes.size() / count),
+                       nodes.begin() + static_cast<ptrdiff_t>((i + 1) * nodes.size() / count));
+    out->push_back(std::move(range));
+  }
+  return Status::Ok();
+}
+
+ExportCursor::ExportCursor(SnapshotPlan plan, std::vector<ExportDbSpec> dbs)
+    : own_setup_(std::make_shared<ExportSetup>()) {
+  own_setup_->plan = std::move(plan);
+  own_setup_->dbs = std::move(dbs);
+  setup_ = own_setup_;
+  end_db_ = setup_->dbs.size();
+}
+
+ExportCursor::ExportCursor(std::shared_ptr<const ExportSetup> setup, const std::atomic<bool>* cancel)
+    : setup_(std::move(setup)), cancel_(cancel) {}
+
+Status ExportCursor::Start() {
+  const SnapshotPlan& plan = setup_->plan;
+  Status status = PageReader::Open(plan.data_path, &reader_);
+  if (!status.ok()) return status;
+  status = reader_->AdoptFormat(plan.format, plan.page_size);
+  if (!status.ok()) return status;
+  if (!setup_->resolved) {
+    status = ResolveExportDbs(*reader_, own_setup_.get());
+    if (!status.ok()) return status;
+  }
+  main_ = std::make_unique<TreeCursor>(*reader_, plan.meta, &stats_);
+  dups_ = std::make_unique<TreeCursor>(*reader_, plan.meta, &stats_);
+  return Status::Ok();
+}
+
+void ExportCursor::SetRange(const ExportRange& range) {
+  range_ = &range;
+  db_index_ = range.db;
+  end_db_ = range.db + 1;
+  db_entered_ = false;
+  in_dups_ = false;
+}
+
 Status ExportCursor::EnterDb() {
-  const ExportDbSpec& spec = dbs_[db_index_];
-  main_->Reset(records_[db_index_], false, spec.root ? "root store" : "database '" + spec.name + "'");
+  const ExportDbSpec& spec = dbs()[db_index_];
+  std::string label = spec.root ? "root store" : "database '" + spec.name + "'";
+  if (range_ != nullptr && !range_->roots.empty()) {
+    main_->Reset(setup_->records[db_index_], false, std::move(label), range_->roots, range_->level);
+  } else {
+    main_->Reset(setup_->records[db_index_], false, std::move(label));
+  }
   in_dups_ = false;
   if (!transcoder_.SetSharedStructures(spec.structures)) {
     return Status::CorruptEnv(main_->label() + ": its shared structures cannot be used (too many or bad keys)");
@@ -248,6 +375,11 @@ Status ExportCursor::NextBatch(uint64_t max_bytes, ExportBatch* out) {
     if (!failure_.ok()) return failure_;
   }
   ByteSink sink;
+  if (spare_.capacity() != 0) {
+    size_t unused;
+    const size_t capacity = spare_.capacity();
+    sink.Adopt(spare_.Release(&unused), capacity);
+  }
   sink.Reserve(static_cast<size_t>(std::min<uint64_t>(max_bytes, kMaxInitialReserve)) + 4096);
   Status status = Fill(max_bytes, &sink, out);
   if (!status.ok()) {
@@ -255,10 +387,12 @@ Status ExportCursor::NextBatch(uint64_t max_bytes, ExportBatch* out) {
     *out = ExportBatch();
     return failure_;
   }
+  out->capacity = sink.capacity();
   out->data = sink.Release(&out->size);
   if (out->size == 0) {
     std::free(out->data);
     out->data = nullptr;
+    out->capacity = 0;
   } else {
     stats_.bytes += out->size;
     ++stats_.batches;
@@ -268,8 +402,8 @@ Status ExportCursor::NextBatch(uint64_t max_bytes, ExportBatch* out) {
 
 Status ExportCursor::Fill(uint64_t max_bytes, ByteSink* sink, ExportBatch* batch) {
   TreeCursor::Item item;
-  while (db_index_ < dbs_.size() && sink->size() < max_bytes) {
-    if (cancel.load(std::memory_order_relaxed)) return Status::Aborted("JSON export was cancelled");
+  while (db_index_ < end_db_ && sink->size() < max_bytes) {
+    if (cancel_->load(std::memory_order_relaxed)) return Status::Aborted("JSON export was cancelled");
     if (!db_entered_) {
       Status status = EnterDb();
       if (!status.ok()) return status;
@@ -305,8 +439,8 @@ Status ExportCursor::Fill(uint64_t max_bytes, ByteSink* sink, ExportBatch* batch
 }
 
 Status ExportCursor::LeafEntry(const TreeCursor::Item& item, ByteSink* sink, ExportBatch* batch) {
-  const ExportDbSpec& spec = dbs_[db_index_];
-  const DbRecord& record = records_[db_index_];
+  const ExportDbSpec& spec = dbs()[db_index_];
+  const DbRecord& record = setup_->records[db_index_];
   const std::string& label = main_->label();
   if (item.leaf2) return Status::CorruptEnv(label + ": LEAF2 page in a main tree");
   const uint8_t* node = item.page + item.node;
@@ -356,7 +490,7 @@ Status ExportCursor::LeafEntry(const TreeCursor::Item& item, ByteSink* sink, Exp
                                              label.c_str(), item.pgno, data_size));
     }
     const DbRecord sub = DecodeDbRecord(data);
-    const std::string problem = DbRecordProblem(sub, plan_.meta.last_page);
+    const std::string problem = DbRecordProblem(sub, setup_->plan.meta.last_page);
     if (!problem.empty()) return Status::CorruptEnv(label + ": duplicates sub-database record: " + problem);
     dup_key_.assign(reinterpret_cast<const char*>(item.key), item.key_size);
     dups_->Reset(sub, (record.flags & kDbDupFixed) != 0, label + " (duplicates sub-database)");
@@ -404,7 +538,7 @@ Status ExportCursor::DupSubPage(const TreeCursor::Item& item, const uint8_t* dat
 Status ExportCursor::ReadOverflow(const TreeCursor::Item& item, const uint8_t* ref, uint64_t data_size,
                                   const uint8_t** value) {
   const PageFormat& format = reader_->format();
-  const Meta& meta = plan_.meta;
+  const Meta& meta = setup_->plan.meta;
   const size_t page_size = reader_->page_size();
   const std::string& label = main_->label();
   const uint64_t first = LoadU64(ref);
@@ -440,7 +574,7 @@ Status ExportCursor::ReadOverflow(const TreeCursor::Item& item, const uint8_t* r
 }
 
 void ExportCursor::WriteKey(const uint8_t* key, size_t key_size, ByteSink* sink) {
-  const ExportKeyMode mode = dbs_[db_index_].key_mode;
+  const ExportKeyMode mode = dbs()[db_index_].key_mode;
   if (mode == ExportKeyMode::kString && key_size > 0) {
     const uint8_t* text = key;
     size_t text_size = key_size;
@@ -475,7 +609,7 @@ void ExportCursor::WriteKey(const uint8_t* key, size_t key_size, ByteSink* sink)
 }
 
 bool ExportCursor::WriteValue(const uint8_t* value, size_t value_size, ByteSink* sink) {
-  const ExportDbSpec& spec = dbs_[db_index_];
+  const ExportDbSpec& spec = dbs()[db_index_];
   switch (spec.value_mode) {
     case ExportValueMode::kMsgpack:
       if (transcoder_.Transcode(value, value_size, spec.maps_as_objects, sink)) return true;
@@ -500,7 +634,7 @@ bool ExportCursor::WriteValue(const uint8_t* value, size_t value_size, ByteSink*
 
 void ExportCursor::WriteLine(const uint8_t* key, size_t key_size, const uint8_t* value, size_t value_size,
                              ByteSink* sink, ExportBatch* batch) {
-  const ExportDbSpec& spec = dbs_[db_index_];
+  const ExportDbSpec& spec = dbs()[db_index_];
   sink->Append(spec.prefix.data(), spec.prefix.size());
   WriteKey(key, key_size, sink);
   PV_LIT(sink, ",\"v\":");
@@ -535,6 +669,7 @@ void ExportCursor::WriteLine(const uint8_t* key, size_t key_size, const uint8_t*
   if (fallback) {
     ++batch->fallbacks;
     ++stats_.fallbacks;
+    if (record_fallback_ends_) batch->fallback_ends.push_back(sink->size());
   }
 }
 

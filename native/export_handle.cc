@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "export_parallel.h"
 #include "snapshot_meta.h"
 
 namespace pagevault {
@@ -21,7 +22,11 @@ namespace {
 struct ExportInit {
   SnapshotPlan plan;
   std::vector<ExportDbSpec> dbs;
+  ParallelExportOptions options;  // threads <= 1: one ExportCursor on the pool thread of each nextBatch
 };
+
+// kMaxExportThreads: openExport's upper bound for `threads` (src/native/binding.ts checks the same).
+constexpr uint32_t kMaxExportThreads = 64;
 
 Napi::Number U64(Napi::Env env, uint64_t value) { return Napi::Number::New(env, static_cast<double>(value)); }
 
@@ -160,7 +165,7 @@ class ExportBatchWorker : public Napi::AsyncWorker {
         receiver_(Napi::Persistent(receiver)),
         deferred_(Napi::Promise::Deferred::New(receiver.Env())),
         handle_(handle),
-        cursor_(handle->cursor_),
+        source_(handle->source_),
         max_bytes_(max_bytes) {}
 
   ~ExportBatchWorker() override { std::free(batch_.data); }  // still set when the batch never reached JS
@@ -168,7 +173,7 @@ class ExportBatchWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { status_ = cursor_->NextBatch(max_bytes_, &batch_); }
+  void Execute() override { status_ = source_->NextBatch(max_bytes_, &batch_); }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -211,7 +216,7 @@ class ExportBatchWorker : public Napi::AsyncWorker {
   Napi::ObjectReference receiver_;  // strong: keeps the handle alive until the worker is deleted after OnOK
   Napi::Promise::Deferred deferred_;
   ExportHandle* handle_;
-  std::shared_ptr<ExportCursor> cursor_;
+  std::shared_ptr<ExportBatchSource> source_;
   uint64_t max_bytes_;
   ExportBatch batch_;
   Status status_;
@@ -241,13 +246,18 @@ ExportHandle::ExportHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ex
     return;
   }
   ExportInit* init = info[0].As<Napi::External<ExportInit>>().Data();
-  cursor_ = std::make_shared<ExportCursor>(std::move(init->plan), std::move(init->dbs));
+  if (init->options.threads <= 1) {
+    source_ = std::make_shared<ExportCursor>(std::move(init->plan), std::move(init->dbs));
+  } else {
+    source_ = std::make_shared<ParallelExport>(std::move(init->plan), std::move(init->dbs), init->options);
+  }
   info.This().As<Napi::Object>().TypeTag(&data->export_handle_tag);
 }
 
 ExportHandle::~ExportHandle() {
-  // Only reached with no worker running (a running worker holds a strong reference to this object).
-  if (cursor_) cursor_->cancel.store(true);
+  // Only reached with no worker running (a running worker holds a strong reference to this object). Dropping the
+  // source here joins a ParallelExport's threads, which the cancel makes prompt.
+  if (source_) source_->Cancel();
 }
 
 bool ExportHandle::CheckThis(const Napi::CallbackInfo& info) const {
@@ -260,9 +270,9 @@ bool ExportHandle::CheckThis(const Napi::CallbackInfo& info) const {
 void ExportHandle::WorkerDone(bool ok, bool end) {
   busy_ = false;
   if (phase_ == Phase::kReading) phase_ = !ok ? Phase::kFailed : end ? Phase::kDone : Phase::kReady;
-  if (!cursor_) return;
-  stats_ = cursor_->stats();
-  if (phase_ == Phase::kClosed) cursor_.reset();  // closed while the worker ran: its share was the last use
+  if (!source_) return;
+  stats_ = source_->stats();
+  if (phase_ == Phase::kClosed) source_.reset();  // closed while the worker ran: its share was the last use
 }
 
 Napi::Value ExportHandle::JsNextBatch(const Napi::CallbackInfo& info) {
@@ -274,6 +284,7 @@ Napi::Value ExportHandle::JsNextBatch(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  if (max_bytes == 0) max_bytes = 1;  // "at least 0 bytes" would otherwise read as the end
   if (phase_ == Phase::kDone) {
     Napi::Promise::Deferred done = Napi::Promise::Deferred::New(env);
     done.Resolve(env.Null());
@@ -303,9 +314,9 @@ Napi::Value ExportHandle::JsClose(const Napi::CallbackInfo& info) {
   if (!CheckThis(info)) return info.Env().Undefined();
   if (phase_ != Phase::kClosed) {
     phase_ = Phase::kClosed;
-    if (cursor_) {
-      cursor_->cancel.store(true);
-      if (!busy_) cursor_.reset();  // otherwise WorkerDone drops it when the running worker finishes
+    if (source_) {
+      source_->Cancel();
+      if (!busy_) source_.reset();  // otherwise the running worker drops the last share when it is deleted
     }
   }
   return info.Env().Undefined();
@@ -313,8 +324,9 @@ Napi::Value ExportHandle::JsClose(const Napi::CallbackInfo& info) {
 
 Napi::Value JsOpenExport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBuffer() || !info[3].IsArray()) {
-    ThrowType(env, "expected (path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[])");
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBuffer() || !info[3].IsArray() ||
+      (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsObject())) {
+    ThrowType(env, "expected (path: string, metaPages: Buffer, txnId: number, dbs: ExportDbSpec[], options?: object)");
     return env.Undefined();
   }
   const std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -333,6 +345,23 @@ Napi::Value JsOpenExport(const Napi::CallbackInfo& info) {
     ExportDbSpec spec;
     if (!ParseSpec(env, dbs.Get(i), i, &spec)) return env.Undefined();
     init->dbs.push_back(std::move(spec));
+  }
+  if (info.Length() > 4 && info[4].IsObject()) {
+    Napi::Object options = info[4].As<Napi::Object>();
+    uint64_t threads = 1;
+    Napi::Value value = options.Get("threads");
+    if (!value.IsUndefined() && (!ToSafeInteger(value, &threads) || threads < 1 || threads > kMaxExportThreads)) {
+      ThrowType(env, "expected an integer between 1 and 64 for options.threads");
+      return env.Undefined();
+    }
+    init->options.threads = static_cast<uint32_t>(threads);
+    value = options.Get("rangeLeafPages");
+    if (!value.IsUndefined() && (!ToSafeInteger(value, &init->options.range_leaves) || init->options.range_leaves < 1)) {
+      ThrowType(env, "expected a positive integer for options.rangeLeafPages");
+      return env.Undefined();
+    }
+  } else {
+    init->options.threads = 1;
   }
   Napi::Buffer<uint8_t> raw = info[1].As<Napi::Buffer<uint8_t>>();
   Status status = PlanSnapshot(path, raw.Data(), raw.Length(), txnid, 0, &init->plan);

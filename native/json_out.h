@@ -58,6 +58,15 @@ class ByteSink {
   // Truncate: forgets everything after the first `size` bytes (rewinds a failed transcode).
   void Truncate(size_t size) { size_ = size; }
 
+  // Adopt: takes ownership of `data` (malloc'd, `capacity` bytes; e.g. a block Release gave out earlier) as this
+  // empty sink's block, freeing the one it had. Reuses memory without new page faults.
+  void Adopt(uint8_t* data, size_t capacity) {
+    std::free(data_);
+    data_ = data;
+    size_ = 0;
+    cap_ = data == nullptr ? 0 : capacity;
+  }
+
   // Release: the block (nullptr when nothing was ever reserved) and its size; the sink is empty afterwards.
   uint8_t* Release(size_t* size) {
     uint8_t* data = data_;

@@ -10,7 +10,7 @@ import { unpack } from 'msgpackr';
 
 import { ErrorCodes } from '../../src/errors.js';
 import { fromJsonValue, isJsonWritable, OpaqueValue } from '../../src/json/value-json.js';
-import { nativeOpenExport, type ExportDbSpec } from '../../src/native/binding.js';
+import { nativeOpenExport, type ExportDbSpec, type ExportOptions } from '../../src/native/binding.js';
 import { pinSnapshot } from '../../src/snapshot/pin.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
 
@@ -25,10 +25,13 @@ interface Line {
   text: string;
 }
 
-/** exportAll: pins `root`, exports `dbs` with batches of `maxBytes`, and returns the concatenated text and batches. */
-async function exportAll(root: RootDatabase, dbs: ExportDbSpec[], maxBytes = 1 << 22) {
+/**
+ * exportAll: pins `root`, exports `dbs` with batches of `maxBytes`, and returns the concatenated text and batches.
+ * The default thread count applies unless `options` says otherwise (test/native/09 compares thread counts).
+ */
+async function exportAll(root: RootDatabase, dbs: ExportDbSpec[], maxBytes = 1 << 22, options?: ExportOptions) {
   const pinned = await pinSnapshot(root);
-  const handle = nativeOpenExport(pinned.dataPath, pinned.metas.pages, pinned.txnId, dbs);
+  const handle = nativeOpenExport(pinned.dataPath, pinned.metas.pages, pinned.txnId, dbs, options);
   const batches: Buffer[] = [];
   let entries = 0;
   let fallbacks = 0;
@@ -352,19 +355,22 @@ describe('native JSON export: batches', () => {
       for (let v = 0; v < 5; v++) dups.put('few', v);
     });
     const dbs = [spec('docs'), spec('dups')];
-    const whole = await exportAll(root, dbs, 1 << 30);
+    const whole = await exportAll(root, dbs, 1 << 30, { threads: 1 });
     expect(whole.batches.length).toBe(1);
-    for (const maxBytes of [1, 100, 4096, 65_536]) {
-      const split = await exportAll(root, dbs, maxBytes);
-      expect(split.text).toBe(whole.text);
-      expect(split.entries).toBe(3001 + 1505);
-      for (const batch of split.batches) {
-        expect(batch[batch.length - 1]).toBe(0x0a);
-        // One line per batch at maxBytes 1, except a dupSort sub-page (the 5 values of 'few'), which goes whole.
-        const lines = batch.toString().split('\n').filter(Boolean);
-        if (maxBytes === 1 && lines.length > 1) expect(lines.every((l) => l.startsWith('{"k":"few"'))).toBe(true);
+    for (const threads of [1, 2]) {
+      for (const maxBytes of [1, 100, 4096, 65_536]) {
+        const split = await exportAll(root, dbs, maxBytes, { threads, rangeLeafPages: 4 });
+        expect(split.text).toBe(whole.text);
+        expect(split.entries).toBe(3001 + 1505);
+        for (const batch of split.batches) {
+          expect(batch[batch.length - 1]).toBe(0x0a);
+          // One line per batch at maxBytes 1, except on one thread a dupSort sub-page (the 5 values of 'few'), which
+          // the single cursor writes whole; the threaded export cuts its chunks at every line.
+          const lines = batch.toString().split('\n').filter(Boolean);
+          if (maxBytes === 1 && lines.length > 1) expect(lines.every((l) => l.startsWith('{"k":"few"'))).toBe(true);
+        }
+        if (maxBytes === 1) expect(split.batches.length).toBe(threads === 1 ? 3001 + 1500 + 1 : 3001 + 1505);
       }
-      if (maxBytes === 1) expect(split.batches.length).toBe(3001 + 1500 + 1);
     }
   });
 
