@@ -19,8 +19,8 @@
 //
 // Pull-driven (STYLE.md habit 5): one nextBatch at a time; a second while one is pending throws. Ownership and
 // teardown follow snapshot_handle.h: the handle and its running worker share the ExportBatchSource; close() cancels
-// it and drops the handle's share (the last share joins a ParallelExport's threads, promptly once cancelled). Batch buffers are handed to JS without a copy (external Buffers whose
-// size is reported to V8) and are owned by JS from then on. Handles are type-tagged per addon load.
+// it and drops the handle's share (the last share joins a ParallelExport's threads, promptly once cancelled). Batch buffers are handed to JS without a copy (external Buffers, which V8
+// accounts itself) and are owned by JS from then on. Handles are type-tagged per addon load.
 
 #ifndef PAGEVAULT_NATIVE_EXPORT_HANDLE_H_
 #define PAGEVAULT_NATIVE_EXPORT_HANDLE_H_
