@@ -153,10 +153,11 @@ bool ParallelExport::FillSegment(ExportCursor* cursor, size_t index, uint64_t* p
   }
 }
 
-void ParallelExport::Take(Segment* seg, uint64_t max_bytes, ByteSink* sink, ExportBatch* out, bool* whole_chunk) {
+void ParallelExport::Take(Chunk* front, uint64_t max_bytes, ByteSink* sink, ExportBatch* out, bool* whole_chunk) {
   // Called without the lock: the front chunk is only touched by the consumer, and deque::push_back (the workers'
-  // only change) keeps references to existing elements valid.
-  Chunk& chunk = seg->queue.front();
+  // only change) keeps references to existing elements valid. The deque itself is not touched here: push_back may
+  // be reallocating its map.
+  Chunk& chunk = *front;
   const uint8_t* data = chunk.batch.data;
   const size_t size = chunk.batch.size;
   const size_t from = chunk.offset;
@@ -216,14 +217,14 @@ Status ParallelExport::NextBatch(uint64_t max_bytes, ExportBatch* out) {
     data_cv_.wait(lock, [&] { return cancel_.load() || !seg.queue.empty() || seg.done; });
     if (cancel_.load()) break;
     if (!seg.queue.empty()) {
+      Chunk* front = &seg.queue.front();
       lock.unlock();
-      Take(&seg, max_bytes, &sink, out, &whole);
+      Take(front, max_bytes, &sink, out, &whole);
       lock.lock();
-      Chunk& front = seg.queue.front();
-      if (front.offset == front.batch.size) {
-        if (front.batch.data != nullptr && spare_.size() < kSpareBlocks) {
-          spare_.push_back(Block{front.batch.data, front.batch.capacity});
-          front.batch.data = nullptr;
+      if (front->offset == front->batch.size) {  // still the front: only this thread pops
+        if (front->batch.data != nullptr && spare_.size() < kSpareBlocks) {
+          spare_.push_back(Block{front->batch.data, front->batch.capacity});
+          front->batch.data = nullptr;
         }
         seg.queue.pop_front();
         space_cv_.notify_all();

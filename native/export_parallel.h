@@ -94,8 +94,9 @@ class ParallelExport : public ExportBatchSource {
   void WorkerMain();
   // FillSegment: one worker's run over segment `index`; false when it should stop (cancelled or failed).
   bool FillSegment(ExportCursor* cursor, size_t index, uint64_t* pages_seen);
-  // Take: moves lines of the front chunk of `seg` into the batch being assembled (see the top of this file).
-  void Take(Segment* seg, uint64_t max_bytes, ByteSink* sink, ExportBatch* out, bool* whole_chunk);
+  // Take: moves lines of `front` (a segment's front chunk) into the batch being assembled (see the top of this
+  // file). Runs without the lock.
+  void Take(Chunk* front, uint64_t max_bytes, ByteSink* sink, ExportBatch* out, bool* whole_chunk);
   void Fail(const Status& status);
 
   std::shared_ptr<ExportSetup> setup_;
