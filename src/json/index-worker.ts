@@ -7,7 +7,7 @@
  * only puts them (index-builder.ts), so decoding documents, the bulk of a rebuild, runs
  * beside the writes on the second core.
  *
- * Messages out: { type: 'batch', docs, data, offsets, which } per ~5,000 documents, with
+ * Messages out: { type: 'batch', docs, data, offsets, which } per `batchDocs` documents, with
  * `offsets` = [keyStart, keyEnd, valueStart, valueEnd] per entry into `data` and `which`
  * the index number per entry (buffers transferred); { type: 'done' }; { type: 'error',
  * message }. Messages in: { type: 'credit' } after each batch is applied: at most
