@@ -26,11 +26,12 @@ import { putTombstoneConsumer } from '../docdb/database.js';
 import { createBackupWriter } from '../format/index.js';
 import { createJsonExport, openExportStores, type JsonExportOptions } from '../json/export.js';
 import type { LoadedKey } from '../keys/index.js';
-import { LocalSink } from '../sinks/local.js';
+import type { DestinationStatus, FanOutResult } from '../sinks/fanout.js';
 import type { Sink } from '../sinks/sink.js';
 import { envInfo, openRootFor, pinSnapshot, type EnvInfo, type PinnedSnapshot } from '../snapshot/index.js';
 import { ByteCounter } from '../util/byte-counter.js';
-import { listChains, readManifest, writeManifest } from './chain-store.js';
+import { listChains, readManifest } from './chain-store.js';
+import { openDestinations, putFile, sameChainEverywhere, writeManifests } from './destinations.js';
 import { acquireBackupLock } from './lock.js';
 import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
@@ -62,6 +63,7 @@ export interface JsonBackupProgress {
 /** JsonBackupResult: what one JSON backup wrote. */
 export interface JsonBackupResult {
   destination: string;
+  destinations: DestinationStatus[];
   chain: string;
   file: string;
   kind: FileKind;
@@ -102,11 +104,18 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
   if (typeof envPath !== 'string' || envPath.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
   const info = await envInfo(envPath);
   if (info.encrypted) throw new InvalidArgumentError('a JSON backup needs to read the tree pages; this environment is encrypted by lmdb-js (use a snapshot backup)');
-  const lock = acquireBackupLock(info.dataPath, 'JSON backup');
+  const dests = await openDestinations(options.destination);
+  const sink = dests.sinks[0];
+  let lock: ReturnType<typeof acquireBackupLock>;
+  try {
+    lock = acquireBackupLock(info.dataPath, 'JSON backup');
+  } catch (err) {
+    await dests.close();
+    throw err;
+  }
   let env: RootDatabase | undefined;
   let ownEnv = false;
   let pinned: PinnedSnapshot | undefined;
-  const sink = typeof options.destination === 'string' ? new LocalSink(options.destination) : options.destination;
   try {
     if (typeof options.db !== 'string') env = options.db;
     else {
@@ -122,7 +131,11 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       throw new IncrementalUnavailableError('incremental JSON backups need a pagevault document database (etags); use incremental snapshots for other lmdb-js environments');
     }
     const startedAt = now();
-    const choice: JsonChainChoice = options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0)) : { folder: '' };
+    let choice: JsonChainChoice = options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0)) : { folder: '' };
+    if (choice.manifest && dests.sinks.length > 1) {
+      const why = await sameChainEverywhere(dests.sinks, choice.folder, choice.manifest);
+      if (why) choice = { folder: '', fullReason: why };
+    }
     const key = choice.key ?? options.key;
     const last = choice.manifest?.files.at(-1);
     const baseEtag = last ? (last.lastEtag ?? 0) : undefined;
@@ -170,7 +183,10 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
     const countOut = new ByteCounter((total) => {
       bytesOut = total;
     });
-    const put = sink.put(`${folder}/${fileName}`, countOut, { signal: options.signal });
+    let fan: FanOutResult | undefined;
+    const put = putFile(dests.sinks, `${folder}/${fileName}`, countOut, { signal: options.signal }).then((r) => {
+      fan = r;
+    });
     await Promise.all([put, pipeline(Readable.from(exporter.chunks(), { objectMode: false }), writer, countOut, { signal: options.signal })]);
     pinned.release();
     const pinnedMs = performance.now() - pinStarted;
@@ -211,17 +227,21 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
           created: startedAt.toISOString(),
           files: [entry],
         };
-    await writeManifest(sink, folder, manifest);
+    await writeManifests(dests.sinks, fan!, folder, manifest, options.policy);
     if (stores.kind === 'docdb' && stats.lastEtag !== null) {
       // This chain has carried every delete up to lastEtag: the database may purge older tombstones once every
       // other consumer has too (RavenDB's rule). One consumer per destination and database name.
       const meta = stores.meta!;
       const lastEtag = stats.lastEtag;
-      await env.transaction(() => putTombstoneConsumer(meta, `${sink.name}/${name}`, lastEtag));
+      const carried = dests.sinks.filter((_, i) => fan!.destinations[i].ok);
+      await env.transaction(() => {
+        for (const s of carried) putTombstoneConsumer(meta, `${s.name}/${name}`, lastEtag);
+      });
     }
     options.onProgress?.({ phase: 'done', records: stats.records, estimatedRecords, docs: stats.docs, bytesIn: stats.bytes, bytesOut, elapsedMs: performance.now() - started });
     return {
       destination: sink.name,
+      destinations: fan!.destinations,
       chain: folder,
       file: fileName,
       kind,
@@ -251,7 +271,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
     pinned?.release();
     if (ownEnv) await env?.close();
     lock.release();
-    if (typeof options.destination === 'string') await sink.close();
+    await dests.close();
   }
 }
 

@@ -25,12 +25,13 @@ import type { RootDatabase } from 'lmdb';
 import { AbortedError, InvalidArgumentError } from '../errors.js';
 import { createBackupWriter, type BackupFileSummary } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
-import { LocalSink } from '../sinks/local.js';
+import type { DestinationStatus, FanOutPolicy, FanOutResult } from '../sinks/fanout.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { Sink } from '../sinks/sink.js';
 import { encodePageRecords, envInfo, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
 import type { CompressionName } from '../transforms/index.js';
-import { listChains, readManifest, writeManifest } from './chain-store.js';
+import { listChains, readManifest } from './chain-store.js';
+import { openDestinations, putFile, sameChainEverywhere, writeManifests, type Destination } from './destinations.js';
 import { acquireBackupLock } from './lock.js';
 import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
@@ -39,8 +40,13 @@ import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from
 export interface SnapshotBackupOptions {
   /** The database: a path (pagevault opens it with lmdb-js), or the application's open lmdb-js root. */
   db: string | RootDatabase;
-  /** Destination: a folder path or a Sink. */
-  destination: string | Sink;
+  /**
+   * Destination(s): a folder path, a sink URL (s3://, azure://, gs://, ftp://, ftps://,
+   * sftp://, file://) or a Sink; an array writes the same backup to each in one pass.
+   */
+  destination: Destination | Destination[];
+  /** Several destinations: 'all' (default) fails the backup if any fails; 'best-effort' needs one. */
+  policy?: FanOutPolicy;
   /** Add an incremental to the newest usable chain; a full is taken when there is none (the result says why). */
   incremental?: boolean;
   /** Name used in chain folder names; default: the database folder's name. */
@@ -74,7 +80,10 @@ export interface BackupProgress {
 
 /** SnapshotBackupResult: what one backup wrote. */
 export interface SnapshotBackupResult {
+  /** The first destination's name. */
   destination: string;
+  /** Every destination: completed or not, bytes, time, error. */
+  destinations: DestinationStatus[];
   /** Chain folder (relative to the destination). */
   chain: string;
   /** File name inside the chain folder. */
@@ -119,12 +128,19 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
   if (typeof envPath !== 'string' || envPath.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
   // envInfo first: a missing or non-LMDB path is a clear error, and lmdb-js would create a new database there.
   const info = await envInfo(envPath);
-  const lock = acquireBackupLock(info.dataPath, 'snapshot backup');
+  const dests = await openDestinations(options.destination);
+  const sink = dests.sinks[0];
+  let lock: ReturnType<typeof acquireBackupLock>;
+  try {
+    lock = acquireBackupLock(info.dataPath, 'snapshot backup');
+  } catch (err) {
+    await dests.close();
+    throw err;
+  }
   let env: RootDatabase | undefined;
   let ownEnv = false;
   let source: PageSource | undefined;
   let staging: string | undefined;
-  const sink = typeof options.destination === 'string' ? new LocalSink(options.destination) : options.destination;
   try {
     if (typeof options.db !== 'string') env = options.db;
     else {
@@ -138,7 +154,11 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     const fileStat = await stat(info.dataPath);
     const identity: DatabaseIdentity = { name, path: info.dataPath, dev: fileStat.dev, ino: fileStat.ino };
     const startedAt = now();
-    const choice = options.incremental ? await chooseChain(sink, name, identity, info, options.key) : { folder: '', fullReason: undefined };
+    let choice: ChainChoice = options.incremental ? await chooseChain(sink, name, identity, info, options.key) : { folder: '', fullReason: undefined };
+    if (choice.manifest && dests.sinks.length > 1) {
+      const why = await sameChainEverywhere(dests.sinks, choice.folder, choice.manifest);
+      if (why) choice = { folder: '', fullReason: why };
+    }
     // A passphrase key extends a chain under the chain's own salt, so every file shares one key id.
     const key = choice.key ?? options.key;
     const last = choice.manifest?.files.at(-1);
@@ -185,7 +205,10 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       bytesIn += b;
       report('pages');
     })), { objectMode: false });
-    const put = (body: Readable): Promise<unknown> => sink.put(`${folder}/${fileName}`, body, { signal: options.signal });
+    let fan: FanOutResult | undefined;
+    const put = async (body: Readable): Promise<void> => {
+      fan = await putFile(dests.sinks, `${folder}/${fileName}`, body, { signal: options.signal });
+    };
 
     if (options.staging) {
       staging = await mkdtemp(join(options.stagingDir ?? tmpdir(), 'pagevault-stage-'));
@@ -235,11 +258,12 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
           created: startedAt.toISOString(),
           files: [entry],
         };
-    await writeManifest(sink, folder, manifest);
+    await writeManifests(dests.sinks, fan!, folder, manifest, options.policy);
     report('upload');
 
     return {
       destination: sink.name,
+      destinations: fan!.destinations,
       chain: folder,
       file: fileName,
       kind,
@@ -269,7 +293,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     if (staging) await rm(staging, { recursive: true, force: true });
     if (ownEnv) await env?.close();
     lock.release();
-    if (typeof options.destination === 'string') await sink.close();
+    await dests.close();
   }
 }
 

@@ -129,13 +129,18 @@ export async function putToAll(
   });
   await Promise.all(branches.map((b) => b.done));
   if (sourceError) throw sourceError;
-  const destinations = branches.map((b) => b.status);
+  const result = { destinations: branches.map((b) => b.status) };
+  enforcePolicy(result, options.policy ?? 'all');
+  return result;
+}
+
+/** enforcePolicy: throws FanOutError when `result` does not meet `policy` (none completed, or not all under 'all'). */
+export function enforcePolicy(result: FanOutResult, policy: FanOutPolicy): void {
+  const { destinations } = result;
   const failed = destinations.filter((d) => !d.ok);
-  const policy = options.policy ?? 'all';
   if (failed.length === destinations.length || (policy === 'all' && failed.length > 0)) {
     throw new FanOutError(`${failed.length} of ${destinations.length} destinations failed: ${failed.map((d) => `${d.destination} (${d.error})`).join('; ')}`, destinations);
   }
-  return { destinations };
 }
 
 function describe(err: unknown): string {

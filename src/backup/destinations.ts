@@ -1,0 +1,92 @@
+/**
+ * destinations: the set of sinks one backup writes to. A backup names one destination or
+ * several (a path, a URL, or a Sink); the same file and manifest go to every one in one
+ * pass (sinks/fanout.ts). The chain an incremental extends is chosen on the first
+ * destination and must be the same, up to the same last file, on every other one:
+ * otherwise (a destination added later, or one that missed a backup) the backup is a
+ * full, and says why.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { Readable } from 'node:stream';
+import { enforcePolicy, putToAll, type FanOutPolicy, type FanOutResult } from '../sinks/fanout.js';
+import { openSink } from '../sinks/registry.js';
+import type { Sink } from '../sinks/sink.js';
+import { readManifest, writeManifest } from './chain-store.js';
+import type { ChainManifest } from './manifest.js';
+
+/** Destination: a folder path, a sink URL (file://, s3://, gs://, azure://, ftp://, ftps://, sftp://), or a Sink. */
+export type Destination = string | Sink;
+
+/** Destinations: the sinks of one backup, and which of them it opened (and so closes). */
+export interface Destinations {
+  sinks: Sink[];
+  close(): Promise<void>;
+}
+
+/** openDestinations: sinks for `dest` (one or several). */
+export async function openDestinations(dest: Destination | readonly Destination[]): Promise<Destinations> {
+  const list = Array.isArray(dest) ? dest : [dest as Destination];
+  if (list.length === 0) throw new InvalidArgumentError('Expected at least one destination');
+  const owned: Sink[] = [];
+  const sinks: Sink[] = [];
+  try {
+    for (const d of list) {
+      if (typeof d === 'string') {
+        const s = await openSink(d);
+        owned.push(s);
+        sinks.push(s);
+      } else sinks.push(d);
+    }
+  } catch (err) {
+    for (const s of owned) await s.close();
+    throw err;
+  }
+  const names = new Set(sinks.map((s) => s.name));
+  if (names.size !== sinks.length) throw new InvalidArgumentError('the same destination is listed twice');
+  return {
+    sinks,
+    async close() {
+      for (const s of owned) await s.close();
+    },
+  };
+}
+
+/**
+ * sameChainEverywhere: undefined when every other destination has `folder` with the same
+ * chain id and the same files as `manifest` on the first; else why not.
+ */
+export async function sameChainEverywhere(sinks: readonly Sink[], folder: string, manifest: ChainManifest): Promise<string | undefined> {
+  for (const sink of sinks.slice(1)) {
+    let other: ChainManifest;
+    try {
+      other = await readManifest(sink, folder);
+    } catch {
+      return `destination ${sink.name} does not have the chain ${folder}`;
+    }
+    const last = other.files.at(-1);
+    const mine = manifest.files.at(-1);
+    if (other.chainId !== manifest.chainId || other.files.length !== manifest.files.length || last?.sha256 !== mine?.sha256) {
+      return `destination ${sink.name} holds a different state of the chain ${folder}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * putFile: one backup file to every destination. Fails only when no destination completed
+ * (or the source failed); the caller records the file in the manifest of every destination
+ * that holds it, then applies the policy (writeManifests).
+ */
+export function putFile(sinks: readonly Sink[], key: string, body: Readable, options: { signal?: AbortSignal }): Promise<FanOutResult> {
+  return putToAll(sinks, key, body, { ...options, policy: 'best-effort' });
+}
+
+/**
+ * writeManifests: the manifest to every destination that completed the file, in parallel,
+ * so those copies are whole and usable; then FanOutError if the policy ('all' by default)
+ * is not met: the backup failed, and the error lists every destination's status.
+ */
+export async function writeManifests(sinks: readonly Sink[], put: FanOutResult, folder: string, manifest: ChainManifest, policy: FanOutPolicy = 'all'): Promise<void> {
+  await Promise.all(sinks.map((s, i) => (put.destinations[i].ok ? writeManifest(s, folder, manifest) : undefined)));
+  enforcePolicy(put, policy);
+}
