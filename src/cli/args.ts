@@ -26,6 +26,8 @@ export interface OptionSpec {
   /** Allowed values of a string option. */
   choices?: readonly string[];
   short?: string;
+  /** A string option that may be given several times; its value is then a string[]. */
+  multiple?: boolean;
 }
 
 /** CommandSpec: a subcommand's synopsis, description and options. */
@@ -40,12 +42,12 @@ export interface CommandSpec {
   positionals?: boolean;
 }
 
-export type ParsedOptions = Record<string, string | number | boolean | undefined>;
+export type ParsedOptions = Record<string, string | number | boolean | string[] | undefined>;
 
 /** parseCommand: parse `argv` (after the subcommand) against `spec`. `--help` sets `help: true`. */
 export function parseCommand(spec: CommandSpec, argv: string[]): { options: ParsedOptions; positionals: string[]; help: boolean } {
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, o] of Object.entries(spec.options)) config[name] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(spec.options)) config[name] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
@@ -61,7 +63,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { options: Pars
       options[name] = o.default;
       continue;
     }
-    options[name] = convert(name, o, raw as string | boolean);
+    options[name] = Array.isArray(raw) ? raw.map((r) => String(convert(name, o, r))) : convert(name, o, raw as string | boolean);
   }
   return { options, positionals: parsed.positionals, help: false };
 }
@@ -91,7 +93,7 @@ export function formatHelp(spec: CommandSpec): string {
   if (spec.description) lines.push('', spec.description);
   lines.push('', 'Options:');
   const rows = Object.entries(spec.options).map(([name, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.kind === 'boolean' ? '' : ` ${o.value ?? 'VALUE'}`}`;
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.kind === 'boolean' ? '' : ` ${o.value ?? 'VALUE'}`}${o.multiple ? ' …' : ''}`;
     const extra = [o.required ? 'required' : undefined, o.default !== undefined && o.kind !== 'boolean' ? `default ${String(o.default)}` : undefined, o.choices ? `one of: ${o.choices.join(', ')}` : undefined].filter(Boolean);
     return [flag, `${o.help}${extra.length ? ` (${extra.join('; ')})` : ''}`];
   });

@@ -32,11 +32,12 @@ import {
 import { createBackupReader, type BackupHeader } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
 import { fsyncPath, LocalSink } from '../sinks/local.js';
+import { openSink } from '../sinks/registry.js';
 import { isNotFound, type Sink } from '../sinks/sink.js';
 import { applyPageRecords } from '../snapshot/index.js';
 import { ByteCounter } from '../util/byte-counter.js';
 
-/** ChainLocation: a chain folder path, or a sink and the chain's folder key on it. */
+/** ChainLocation: a chain folder path, `<destination URL>/<chain folder>`, or a sink and the chain's folder key on it. */
 export type ChainLocation = string | { sink: Sink; chain: string };
 
 /** SnapshotRestoreOptions: see `pagevault restore --help`. */
@@ -79,6 +80,21 @@ export interface SnapshotRestoreResult {
 
 /** openChain: resolve a ChainLocation to a sink, folder and manifest. */
 export async function openChain(from: ChainLocation): Promise<{ sink: Sink; folder: string; manifest: ChainManifest; ownSink: boolean }> {
+  if (typeof from === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(from) && !from.startsWith('file://')) {
+    // A chain on a remote destination: `<destination URL>/<chain folder>` (query options stay on the destination).
+    const q = from.indexOf('?');
+    const path = q < 0 ? from : from.slice(0, q);
+    const query = q < 0 ? '' : from.slice(q);
+    const cut = path.replace(/\/+$/, '').lastIndexOf('/');
+    const folder = path.replace(/\/+$/, '').slice(cut + 1);
+    const sink = await openSink(path.slice(0, cut) + query);
+    try {
+      return { sink, folder, manifest: await readManifest(sink, folder), ownSink: true };
+    } catch (err) {
+      await sink.close();
+      throw err;
+    }
+  }
   if (typeof from === 'string') {
     const abs = resolve(from);
     const sink = new LocalSink(dirname(abs));

@@ -18,10 +18,14 @@ export const spec: CommandSpec = {
     'portable, and restore rebuilds the indexes. Chains are <UTC time>.<name>.backup/; --incremental carries the',
     'documents and deletes since the chain\'s last etag (pagevault document databases only).',
     'Either type takes a full (saying why) when there is no usable chain. One backup of a database runs at a time.',
+    'Several --dest get the same files in one read/compress/encrypt pass; credentials come from the environment',
+    '(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_KEY or AZURE_STORAGE_SAS, FTP_PASSWORD, SFTP_PASSWORD or',
+    'SFTP_PRIVATE_KEY_PATH) and never appear in output.',
   ].join('\n'),
   options: {
     db: { kind: 'string', value: 'PATH', help: 'environment directory (or data file of a noSubdir environment)', required: true },
-    dest: { kind: 'string', value: 'DIR', help: 'destination folder', required: true },
+    dest: { kind: 'string', value: 'DIR|URL', help: 'destination: a folder or a URL (file://, s3://, gs://, azure://, ftp://, ftps://, sftp://); repeat for several, written in one pass', required: true, multiple: true },
+    policy: { kind: 'string', value: 'POLICY', help: 'several destinations: all = fail if any fails; best-effort = succeed if one completes', default: 'all', choices: ['all', 'best-effort'] },
     type: { kind: 'string', value: 'TYPE', help: 'backup type: snapshot (pages) or backup (JSON)', default: 'snapshot', choices: ['snapshot', 'backup'] },
     incremental: { kind: 'boolean', help: 'add an incremental to the newest chain' },
     name: { kind: 'string', value: 'NAME', help: 'database name in folder names (default: the folder name)' },
@@ -45,7 +49,8 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
   const key = await keyFromOptions(o);
   const common = {
     db: o.db as string,
-    destination: o.dest as string,
+    destination: o.dest as string[],
+    policy: o.policy as 'all' | 'best-effort',
     incremental: o.incremental === true,
     name: o.name as string | undefined,
     compression: o.compression as 'zstd' | 'gzip' | 'none',
@@ -72,7 +77,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
     else {
       const what = r.kind === 'incremental-backup' ? `etags ${r.baseEtag ?? 0}..${r.lastEtag ?? 0}` : `txn ${r.txnId}`;
       io.out(`${r.kind} of ${what}: ${formatCount(r.docs)} documents, ${formatCount(r.tombstones)} tombstones, ${formatCount(r.entries)} entries; ${formatBytes(r.plaintextBytes)} of JSON → ${formatBytes(r.bytesWritten)} (${r.compression}${r.encrypted ? ', AES-256-GCM' : ''}) in ${r.seconds.toFixed(2)}s`);
-      io.out(`file: ${r.destination}/${r.chain}/${r.file}`);
+      for (const d of r.destinations) io.out(`${d.ok ? 'file' : 'FAILED'}: ${d.destination}/${r.chain}/${r.file}${d.ok ? '' : ` (${d.error})`}`);
       if (r.fallbacks > 0) io.out(`${formatCount(r.fallbacks)} value(s) JSON cannot express were carried as their stored bytes`);
       if (r.fullReason) io.out(`took a full backup: ${r.fullReason}`);
     }
@@ -93,7 +98,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
   if (o.json) io.json(r);
   else {
     io.out(`${r.kind} of txn ${r.txnId}${r.baseTxnId ? ` (since txn ${r.baseTxnId})` : ''}: ${formatCount(r.pages)} pages, ${formatBytes(r.plaintextBytes)} → ${formatBytes(r.bytesWritten)} (${r.compression}${r.encrypted ? ', AES-256-GCM' : ''}) in ${r.seconds.toFixed(2)}s`);
-    io.out(`file: ${r.destination}/${r.chain}/${r.file}`);
+    for (const d of r.destinations) io.out(`${d.ok ? 'file' : 'FAILED'}: ${d.destination}/${r.chain}/${r.file}${d.ok ? '' : ` (${d.error})`}`);
     io.out(`snapshot pinned ${(r.pinnedMs / 1000).toFixed(2)}s; data file grew ${formatBytes(r.dataFileGrowthBytes)} meanwhile`);
     if (r.fullReason) io.out(`took a full backup: ${r.fullReason}`);
   }

@@ -16,7 +16,7 @@ export const spec: CommandSpec = {
     'place only when complete. Refuses a destination that already holds anything.',
   ].join('\n'),
   options: {
-    from: { kind: 'string', value: 'CHAIN_DIR', help: 'chain folder (<dest>/<UTC time>.<name>.snapshot or .backup)', required: true },
+    from: { kind: 'string', value: 'CHAIN', help: 'chain folder (<dest>/<UTC time>.<name>.snapshot or .backup), or <destination URL>/<chain folder> (s3://, azure://, gs://, ftp://, sftp://; streamed)', required: true },
     to: { kind: 'string', value: 'DIR', help: 'environment directory to create (must not exist, or be empty)', required: true },
     upto: { kind: 'string', value: 'FILE|TXNID', help: 'last file to apply, by name or transaction id (default: all)' },
     compact: { kind: 'boolean', help: 'snapshot chains: compact (defragment) the restored environment' },
