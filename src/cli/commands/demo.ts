@@ -119,7 +119,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
   const jsame = await sameContent(path, jto, undefined, ['@meta']);
   io.out(`   restored ${formatCount(jr.docs)} documents in ${jr.recordSeconds.toFixed(2)}s and rebuilt ${jr.indexes} indexes (${formatCount(jr.indexEntries)} entries) in ${jr.indexSeconds.toFixed(2)}s: ${jsame ? 'every database identical to the source' : 'DIFFERENT from the source'}`);
   io.out('');
-  io.out('Not built yet: cloud destinations (issue 5), schedules and the server (issue 6).');
+  io.out('Backups can also go to S3, Google Cloud, Azure, FTP and SFTP, several at once (pagevault backup --help). Not built yet: schedules, retention and the server (issue 6).');
   return same && jsame ? 0 : 1;
 }
 
