@@ -19,13 +19,18 @@ export interface ChainRef {
 
 /** listChains: chain folders of `database` (safe name) and `type` under `prefix`, oldest first. */
 export async function listChains(sink: Sink, database: string, type: BackupType, prefix = ''): Promise<ChainRef[]> {
+  return (await listAllChains(sink, prefix)).filter((c) => c.database === database && c.type === type);
+}
+
+/** listAllChains: every chain folder (any database, any type) under `prefix`, oldest first. */
+export async function listAllChains(sink: Sink, prefix = ''): Promise<ChainRef[]> {
   const seen = new Map<string, ChainRef>();
   for await (const obj of sink.list(prefix)) {
     if (!obj.key.endsWith(`/${MANIFEST_NAME}`)) continue;
     const folder = obj.key.slice(0, -MANIFEST_NAME.length - 1);
     const name = folder.slice(folder.lastIndexOf('/') + 1);
     const parsed = parseChainFolderName(name);
-    if (parsed && parsed.database === database && parsed.type === type) seen.set(folder, { folder, ...parsed });
+    if (parsed) seen.set(folder, { folder, ...parsed });
   }
   return [...seen.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
 }

@@ -15,6 +15,7 @@ import * as generate from './commands/generate.js';
 import * as importCmd from './commands/import.js';
 import * as info from './commands/info.js';
 import * as key from './commands/key.js';
+import * as list from './commands/list.js';
 import * as load from './commands/load.js';
 import * as restore from './commands/restore.js';
 import * as verify from './commands/verify.js';
@@ -24,7 +25,7 @@ interface Command {
   run(options: ParsedOptions, io: Io, positionals?: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { backup, restore, verify, export: exportCmd, import: importCmd, key, info, generate, load, demo };
+const COMMANDS: Record<string, Command> = { backup, restore, verify, export: exportCmd, import: importCmd, list, key, info, generate, load, demo };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

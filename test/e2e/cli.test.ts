@@ -24,7 +24,7 @@ describe('pagevault CLI', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Commands:/);
     expect(top.stdout).toMatch(/PAGEVAULT_ERR_NOT_FOUND/);
-    for (const c of ['backup', 'restore', 'verify', 'export', 'import', 'key', 'info', 'generate', 'load', 'demo']) {
+    for (const c of ['backup', 'restore', 'verify', 'export', 'import', 'list', 'key', 'info', 'generate', 'load', 'demo']) {
       const h = cli(c, '--help');
       expect(h.code).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^Usage: pagevault ${c}`));
@@ -130,6 +130,8 @@ describe('pagevault CLI', () => {
     expect(inc).toMatchObject({ kind: 'incremental-backup', chain: full.chain, baseEtag: full.lastEtag });
     expect(inc.lastEtag).toBeGreaterThan(full.lastEtag);
     const chain = join('jbk', full.chain);
+    const listed = JSON.parse(cli('list', '--dest', 'jbk', '--json').stdout);
+    expect(listed.chains).toEqual([expect.objectContaining({ chain: full.chain, type: 'backup', encrypted: true, files: [expect.objectContaining({ name: full.file, kind: 'full-backup' }), expect.objectContaining({ name: inc.file, kind: 'incremental-backup', lastEtag: inc.lastEtag })] })]);
     const verified = cli('verify', chain, '--deep', '--key-file', 'k.key');
     expect(verified.code).toBe(0);
     const restored = JSON.parse(cli('restore', '--from', chain, '--to', 'jr', '--key-file', 'k.key', '--json', '--quiet').stdout);
