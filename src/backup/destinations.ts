@@ -7,8 +7,12 @@
  * full, and says why.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { enforcePolicy, putToAll, type FanOutPolicy, type FanOutResult } from '../sinks/fanout.js';
+import { enforcePolicy, putToAll, type DestinationStatus, type FanOutPolicy, type FanOutResult } from '../sinks/fanout.js';
+import { LocalSink } from '../sinks/local.js';
 import { openSink } from '../sinks/registry.js';
 import type { Sink } from '../sinks/sink.js';
 import { readManifest, writeManifest } from './chain-store.js';
@@ -77,8 +81,46 @@ export async function sameChainEverywhere(sinks: readonly Sink[], folder: string
  * (or the source failed); the caller records the file in the manifest of every destination
  * that holds it, then applies the policy (writeManifests).
  */
-export function putFile(sinks: readonly Sink[], key: string, body: Readable, options: { signal?: AbortSignal }): Promise<FanOutResult> {
-  return putToAll(sinks, key, body, { ...options, policy: 'best-effort' });
+export async function putFile(sinks: readonly Sink[], key: string, body: Readable, options: { signal?: AbortSignal; upload?: UploadMode }): Promise<FanOutResult> {
+  if (options.upload !== 'local-first' || sinks.length === 1) return putToAll(sinks, key, body, { signal: options.signal, policy: 'best-effort' });
+  return putLocalFirst(sinks, key, body, options.signal);
+}
+
+/**
+ * UploadMode: 'fan-out' (default): one pass feeds every destination at once, the slowest
+ * sets the pace. 'local-first' (RavenDB's way): the file is written completely to the first
+ * local destination (or a temporary folder when there is none), which releases the
+ * snapshot at disk speed, then uploaded from there to the other destinations in parallel.
+ */
+export type UploadMode = 'fan-out' | 'local-first';
+
+async function putLocalFirst(sinks: readonly Sink[], key: string, body: Readable, signal: AbortSignal | undefined): Promise<FanOutResult> {
+  const started = performance.now();
+  const localIndex = sinks.findIndex((s) => s instanceof LocalSink);
+  const temp = localIndex < 0 ? await mkdtemp(join(tmpdir(), 'pagevault-upload-')) : undefined;
+  const stage = localIndex >= 0 ? sinks[localIndex] : new LocalSink(temp!);
+  const statuses: DestinationStatus[] = sinks.map((s) => ({ destination: s.name, ok: false, bytes: 0, ms: 0 }));
+  try {
+    const staged = await stage.put(key, body, { signal });
+    if (localIndex >= 0) Object.assign(statuses[localIndex], { ok: true, bytes: staged.size, ms: performance.now() - started });
+    await Promise.all(
+      sinks.map(async (s, i) => {
+        if (i === localIndex) return;
+        try {
+          const r = await s.put(key, await stage.get(key), { signal });
+          Object.assign(statuses[i], { ok: true, bytes: r.size, ms: performance.now() - started });
+        } catch (err) {
+          const code = (err as { code?: unknown } | null)?.code;
+          Object.assign(statuses[i], { ms: performance.now() - started, error: `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}` });
+        }
+      }),
+    );
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+  const result = { destinations: statuses };
+  if (statuses.every((d) => !d.ok)) enforcePolicy(result, 'best-effort');
+  return result;
 }
 
 /**

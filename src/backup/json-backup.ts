@@ -184,7 +184,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       bytesOut = total;
     });
     let fan: FanOutResult | undefined;
-    const put = putFile(dests.sinks, `${folder}/${fileName}`, countOut, { signal: options.signal }).then((r) => {
+    const put = putFile(dests.sinks, `${folder}/${fileName}`, countOut, { signal: options.signal, upload: options.upload }).then((r) => {
       fan = r;
     });
     await Promise.all([put, pipeline(Readable.from(exporter.chunks(), { objectMode: false }), writer, countOut, { signal: options.signal })]);

@@ -31,7 +31,7 @@ import type { Sink } from '../sinks/sink.js';
 import { encodePageRecords, envInfo, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
 import type { CompressionName } from '../transforms/index.js';
 import { listChains, readManifest } from './chain-store.js';
-import { openDestinations, putFile, sameChainEverywhere, writeManifests, type Destination } from './destinations.js';
+import { openDestinations, putFile, sameChainEverywhere, writeManifests, type Destination, type UploadMode } from './destinations.js';
 import { acquireBackupLock } from './lock.js';
 import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
@@ -47,6 +47,8 @@ export interface SnapshotBackupOptions {
   destination: Destination | Destination[];
   /** Several destinations: 'all' (default) fails the backup if any fails; 'best-effort' needs one. */
   policy?: FanOutPolicy;
+  /** Several destinations: 'fan-out' (default, one pass to all) or 'local-first' (see UploadMode). */
+  upload?: UploadMode;
   /** Add an incremental to the newest usable chain; a full is taken when there is none (the result says why). */
   incremental?: boolean;
   /** Name used in chain folder names; default: the database folder's name. */
@@ -207,7 +209,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     })), { objectMode: false });
     let fan: FanOutResult | undefined;
     const put = async (body: Readable): Promise<void> => {
-      fan = await putFile(dests.sinks, `${folder}/${fileName}`, body, { signal: options.signal });
+      fan = await putFile(dests.sinks, `${folder}/${fileName}`, body, { signal: options.signal, upload: options.upload });
     };
 
     if (options.staging) {

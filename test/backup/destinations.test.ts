@@ -13,6 +13,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import { restoreSnapshot } from '../../src/restore/snapshot-restore.js';
 import { LocalSink } from '../../src/sinks/local.js';
 import type { Sink } from '../../src/sinks/sink.js';
+import { withLog } from '../../src/sinks/wrap/log.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
 
 const tmp = useTmpEnv('pv-dests-');
@@ -88,6 +89,29 @@ describe('backups to several destinations', () => {
       const badKeys: string[] = [];
       for await (const o of bad.list('')) badKeys.push(o.key);
       expect(badKeys).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('local-first: the local copy completes first, then the others are uploaded from it', async () => {
+    const db = openDatabase(join(tmp.dir, 'db'));
+    try {
+      for (let i = 0; i < 300; i++) await db.put('Users', null, { i, pad: 'y'.repeat(300) });
+      const local = join(tmp.dir, 'local');
+      const remoteLike = new LocalSink(join(tmp.dir, 'remote'));
+      const bad = brokenSink(join(tmp.dir, 'bad'));
+      const r = await backupSnapshot({ db: db.env, destination: [remoteLike, local, bad], name: 'db', upload: 'local-first', policy: 'best-effort' });
+      expect(r.destinations.map((d) => d.ok)).toEqual([true, true, false]);
+      for (const root of [join(tmp.dir, 'remote'), local]) {
+        const restored = await restoreSnapshot({ from: join(root, r.chain), to: join(tmp.dir, `r-${root.endsWith('local') ? 'l' : 'r'}`) });
+        expect(restored.txnId).toBe(r.txnId);
+      }
+      // Without a local destination a temporary folder stages the file.
+      const remotes = [withLog(new LocalSink(join(tmp.dir, 'r1')), () => undefined), withLog(new LocalSink(join(tmp.dir, 'r2')), () => undefined)];
+      const j = await backupJson({ db: db.env, destination: remotes, name: 'db2', upload: 'local-first' });
+      expect(j.destinations.map((d) => d.ok)).toEqual([true, true]);
+      expect((await remotes[1].stat(`${j.chain}/${j.file}`)).size).toBe(j.bytesWritten);
     } finally {
       await db.close();
     }

@@ -25,6 +25,7 @@ export const spec: CommandSpec = {
   options: {
     db: { kind: 'string', value: 'PATH', help: 'environment directory (or data file of a noSubdir environment)', required: true },
     dest: { kind: 'string', value: 'DIR|URL', help: 'destination: a folder or a URL (file://, s3://, gs://, azure://, ftp://, ftps://, sftp://); repeat for several, written in one pass', required: true, multiple: true },
+    upload: { kind: 'string', value: 'MODE', help: 'several destinations: fan-out = one pass to all at once; local-first = finish the local copy (or a temp file), then upload it to the others in parallel', default: 'fan-out', choices: ['fan-out', 'local-first'] },
     policy: { kind: 'string', value: 'POLICY', help: 'several destinations: all = fail if any fails; best-effort = succeed if one completes', default: 'all', choices: ['all', 'best-effort'] },
     type: { kind: 'string', value: 'TYPE', help: 'backup type: snapshot (pages) or backup (JSON)', default: 'snapshot', choices: ['snapshot', 'backup'] },
     incremental: { kind: 'boolean', help: 'add an incremental to the newest chain' },
@@ -51,6 +52,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
     db: o.db as string,
     destination: o.dest as string[],
     policy: o.policy as 'all' | 'best-effort',
+    upload: o.upload as 'fan-out' | 'local-first',
     incremental: o.incremental === true,
     name: o.name as string | undefined,
     compression: o.compression as 'zstd' | 'gzip' | 'none',
