@@ -15,10 +15,13 @@ import { plain as snapshotFullPlain, scenario as snapshotFull } from './snapshot
 import { scenario as snapshotIncremental } from './snapshot-incremental.js';
 import { scenario as snapshotRestore } from './snapshot-restore.js';
 import { scenario as snapshotUnderLoad } from './snapshot-under-load.js';
+import { scenario as fanout3 } from './destinations-fanout.js';
+import { scenario as restoreFromS3 } from './destinations-restore.js';
+import { scenario as s3Upload, sdk as s3UploadSdk } from './destinations-s3-upload.js';
 
 /** SCENARIOS: name → scenario. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map<string, Scenario>(
-  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore, snapshotUnderLoad, jsonExport, jsonBackup, jsonRestore].map((s) => [s.name, s as Scenario]),
+  [lmdbCopy, lmdbCopyCompact, restic, resticRestore, naiveJsonExport, snapshotFull, snapshotFullPlain, snapshotIncremental, snapshotRestore, snapshotUnderLoad, jsonExport, jsonBackup, jsonRestore, fanout3, s3Upload, s3UploadSdk, restoreFromS3].map((s) => [s.name, s as Scenario]),
 );
 
 /** DEFAULT_BASELINE: the floor every table is compared against when it is listed. */
