@@ -156,7 +156,9 @@ export class AzureSink implements Sink {
   constructor(config: AzureSinkConfig, credentials: AzureCredentials) {
     this.config = config;
     this.name = `azure://${config.account}/${config.container}${config.prefix ? `/${config.prefix}` : ''}`;
-    const pipelineOptions: StoragePipelineOptions = { retryOptions: { maxTries: config.maxTries } };
+    // tryTimeoutInMs: the SDK has no default, so a stalled connection would hang forever; 10 minutes per try
+    // (a whole block at a slow link) then fails it and the policy retries.
+    const pipelineOptions: StoragePipelineOptions = { retryOptions: { maxTries: config.maxTries, tryTimeoutInMs: 600_000 } };
     const containerUrl = `${config.endpoint}/${config.container}`;
     if ('accountKey' in credentials) {
       this.#secrets = [credentials.accountKey];

@@ -186,9 +186,14 @@ export class S3Sink implements Sink {
     if (c.accessKeyId && c.secretAccessKey) {
       clientConfig.credentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
     }
-    if (options.caCert || options.insecureTls) {
-      clientConfig.requestHandler = { httpsAgent: new HttpsAgent({ keepAlive: true, ca: options.caCert, rejectUnauthorized: !options.insecureTls }) };
-    }
+    // Timeouts: the SDK's default is none, so a connection that stalls without closing would hang a backup
+    // forever (found by test/sinks/faults.test.ts). A socket idle for 2 minutes fails the request, which the
+    // SDK then retries.
+    clientConfig.requestHandler = {
+      connectionTimeout: 10_000,
+      requestTimeout: 120_000,
+      ...(options.caCert || options.insecureTls ? { httpsAgent: new HttpsAgent({ keepAlive: true, ca: options.caCert, rejectUnauthorized: !options.insecureTls }) } : {}),
+    };
     this.client = new S3Client(clientConfig);
   }
 
