@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 import { LocalSink } from './local.js';
+import { withRetry } from './wrap/retry.js';
 import type { SinkCredentials, SinkOpenOptions } from './open-options.js';
 import type { Sink } from './sink.js';
 
@@ -40,6 +41,8 @@ export interface OpenSinkOptions extends Partial<Omit<SinkOpenOptions, 'credenti
   /** A command (run without a shell, split on spaces) whose stdout is a JSON object of credentials. */
   credentialsCommand?: string;
   env?: NodeJS.ProcessEnv;
+  /** Wrap network sinks in withRetry (default true). */
+  retry?: boolean;
 }
 
 /** openSink: see the module comment. InvalidArgumentError for an unknown scheme or a bad URL. */
@@ -58,7 +61,10 @@ export async function openSink(destination: string, options: OpenSinkOptions = {
     throw new InvalidArgumentError(`destination ${JSON.stringify(redact(destination))} is not a valid URL`);
   }
   const credentials = await resolveCredentials(scheme, options);
-  return factory(url, { credentials, caCert: options.caCert, insecureTls: options.insecureTls });
+  const sink = await factory(url, { credentials, caCert: options.caCert, insecureTls: options.insecureTls });
+  // Reads, stats, lists and removes of a network destination are retried after transient failures (a restore
+  // or a chain check should not fail on one dropped connection); puts retry inside their protocol (parts, blocks).
+  return options.retry === false ? sink : withRetry(sink, { attempts: 4 });
 }
 
 async function resolveCredentials(scheme: string, options: OpenSinkOptions): Promise<SinkCredentials> {

@@ -28,6 +28,7 @@ import { backupSnapshot } from '../../src/backup/snapshot-backup.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { createAzureSink, type AzureSink } from '../../src/sinks/azure.js';
 import { putToAll } from '../../src/sinks/fanout.js';
+import { withRetry } from '../../src/sinks/wrap/retry.js';
 import { LocalSink } from '../../src/sinks/local.js';
 import { createS3Sink, type S3Sink } from '../../src/sinks/s3.js';
 import type { Sink } from '../../src/sinks/sink.js';
@@ -152,6 +153,9 @@ describe('S3 behind the fault proxy', () => {
     // stream errors (no silent short read), and the caller (restore) starts over.
     s3Proxy.inject({ kind: 'reset', direction: 'down', afterBytes: MiB }, { match: { method: 'GET' } });
     await expect(readAll(await sink.get('obj'))).rejects.toThrow();
+    // Through the retry wrapper (which openSink applies to network destinations) the read resumes with a ranged GET.
+    s3Proxy.inject({ kind: 'reset', direction: 'down', afterBytes: MiB }, { match: { method: 'GET' } });
+    expect(sha(await readAll(await withRetry(sink, { baseDelayMs: 10 }).get('obj')))).toBe(sha(data));
   });
 
   it('a destination that keeps failing: putToAll fails under "all" with the local copy complete, succeeds under "best-effort"', async () => {
@@ -297,16 +301,16 @@ describe('Azure behind the fault proxy', () => {
     expect(azProxy.stats.injected.reset).toBe(1);
     // Without the fault the same get returns every byte.
     expect(sha(await readAll(await sink.get('obj')))).toBe(sha(data));
+    // Through the retry wrapper (applied by openSink) the broken read resumes with a ranged download.
+    azProxy.inject({ kind: 'reset', direction: 'down', afterBytes: 1536 * 1024 }, { match: { method: 'GET' } });
+    expect(sha(await readAll(await withRetry(sink, { baseDelayMs: 10 }).get('obj')))).toBe(sha(data));
   });
 });
 
 describe('stalls', () => {
-  // Finding: neither sink sets a request timeout. s3.ts builds its S3Client without a
-  // requestHandler timeout (the SDK's NodeHttpHandler defaults to requestTimeout 0, no
-  // socket timeout for S3), and azure.ts passes no retryOptions.tryTimeoutInMs (the
-  // storage SDK's default is none). A stalled connection is waited out however long it
-  // lasts; only a connection that closes fails and is retried. This test proves a stall
-  // that ends is survived, and records that nothing cut it short.
+  // This test found that neither sink set a request timeout (a stall that never ends hung
+  // forever); s3.ts now fails a socket idle for 2 minutes and azure.ts a try longer than 10
+  // minutes, both then retried. A shorter stall is waited out, as proven here.
   it('a response stalled for 2.5 s is waited out by both sinks (no request timeout cuts it short)', async () => {
     const s3Sink = openS3();
     const azSink = openAzure();

@@ -1,11 +1,15 @@
 /**
  * retry: a Sink wrapper that retries the idempotent operations (get, stat, list, remove)
- * after transient failures, with exponential backoff and jitter. `put` is not retried
+ * after transient failures, with exponential backoff and jitter. A read that breaks in the
+ * middle of the body (a reset connection) resumes from the byte it reached with a ranged
+ * get, so a restore from a remote destination survives a dropped connection; backup files
+ * are never modified once written, so the resumed bytes are the same object's. `put` is not retried
  * here: its body is a stream that cannot be replayed; the network sinks retry inside the
  * protocol where the data can be resent (S3 parts, Azure blocks), and a put that still
  * fails is a failed destination (see fanout.ts). Errors that are not transient (not
  * found, refused overwrite, bad argument, abort) pass through at once.
  */
+import { Readable } from 'node:stream';
 import { ErrorCodes } from '../../errors.js';
 import type { Sink } from '../sink.js';
 
@@ -48,7 +52,32 @@ export function withRetry(sink: Sink, options: RetryOptions = {}): Sink {
     name: sink.name,
     properties: sink.properties,
     put: (key, body, o) => sink.put(key, body, o),
-    get: (key, range) => retried(() => sink.get(key, range)),
+    async get(key, range) {
+      const first = await retried(() => sink.get(key, range));
+      const end = range?.end;
+      let offset = range?.start ?? 0;
+      async function* resuming(stream: Readable): AsyncGenerator<Buffer> {
+        for (let failures = 0; ; ) {
+          try {
+            for await (const chunk of stream) {
+              const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+              offset += b.length;
+              yield b;
+            }
+            return;
+          } catch (err) {
+            // Errors here come from the source stream (a consumer that stops just ends this generator).
+            const code = (err as { code?: unknown } | null)?.code;
+            if (++failures >= attempts || (typeof code === 'string' && PERMANENT.has(code))) throw err;
+            if (end !== undefined && offset > end) return;
+            options.onRetry?.(failures, err);
+            await sleep(base * 2 ** (failures - 1) * (0.5 + Math.random()));
+            stream = await retried(() => sink.get(key, { start: offset, ...(end !== undefined ? { end } : {}) }));
+          }
+        }
+      }
+      return Readable.from(resuming(first), { objectMode: false });
+    },
     stat: (key) => retried(() => sink.stat(key)),
     // A listing is retried from the start only if it fails before yielding anything.
     async *list(prefix) {
