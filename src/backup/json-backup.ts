@@ -33,7 +33,7 @@ import { ByteCounter } from '../util/byte-counter.js';
 import { listChains, readManifest } from './chain-store.js';
 import { openDestinations, putFile, sameChainEverywhere, writeManifests } from './destinations.js';
 import { acquireBackupLock } from './lock.js';
-import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
+import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
 import { defaultName, type SnapshotBackupOptions } from './snapshot-backup.js';
 
@@ -210,23 +210,16 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       records: stats.records,
       docs: stats.docs,
     };
-    const manifest: ChainManifest = choice.manifest
-      ? { ...choice.manifest, files: [...choice.manifest.files, entry] }
-      : {
-          format: 'pagevault-chain',
-          version: 1,
-          chainId,
-          type: 'backup',
-          database: identity,
-          pageSize: info.pageSize,
-          lmdbFormat: { dataVersion: info.format.dataVersion, pageHeaderSize: info.format.pageHeaderSize },
-          encrypted: key !== undefined,
-          keyId: key?.id ?? null,
-          kdf: key?.kdf ?? null,
-          compression: summary.header.compression.name,
-          created: startedAt.toISOString(),
-          files: [entry],
-        };
+    const manifest = withFile(choice.manifest, entry, {
+      chainId,
+      type: 'backup',
+      database: identity,
+      pageSize: info.pageSize,
+      lmdbFormat: { dataVersion: info.format.dataVersion, pageHeaderSize: info.format.pageHeaderSize },
+      key,
+      compression: summary.header.compression.name,
+      created: startedAt,
+    });
     await writeManifests(dests.sinks, fan!, folder, manifest, options.policy);
     if (stores.kind === 'docdb' && stats.lastEtag !== null) {
       // This chain has carried every delete up to lastEtag: the database may purge older tombstones once every

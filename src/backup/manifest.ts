@@ -113,3 +113,35 @@ export function ensureChainMatches(manifest: ChainManifest, file: ManifestFile, 
     throw new ChainMismatchError(`${where} does not belong to this chain at position ${file.seq} (it says chain ${header.chainId}, position ${header.sequence}, txn ${header.snapshotTxnId})`);
   }
 }
+
+/** NewChainInit: what the first file of a new chain records about it. */
+export interface NewChainInit {
+  chainId: string;
+  type: BackupType;
+  database: DatabaseIdentity;
+  pageSize: number;
+  lmdbFormat: { dataVersion: number; pageHeaderSize: number };
+  key: { id: string; kdf?: KdfParams | null } | undefined;
+  compression: string;
+  created: Date;
+}
+
+/** withFile: `existing` with `entry` appended, or a new chain (described by `init`) holding just `entry`. */
+export function withFile(existing: ChainManifest | undefined, entry: ManifestFile, init: NewChainInit): ChainManifest {
+  if (existing) return { ...existing, files: [...existing.files, entry] };
+  return {
+    format: 'pagevault-chain',
+    version: 1,
+    chainId: init.chainId,
+    type: init.type,
+    database: init.database,
+    pageSize: init.pageSize,
+    lmdbFormat: init.lmdbFormat,
+    encrypted: init.key !== undefined,
+    keyId: init.key?.id ?? null,
+    kdf: init.key?.kdf ?? null,
+    compression: init.compression,
+    created: init.created.toISOString(),
+    files: [entry],
+  };
+}

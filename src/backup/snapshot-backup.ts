@@ -33,7 +33,7 @@ import type { CompressionName } from '../transforms/index.js';
 import { listChains, readManifest } from './chain-store.js';
 import { openDestinations, putFile, sameChainEverywhere, writeManifests, type Destination, type UploadMode } from './destinations.js';
 import { acquireBackupLock } from './lock.js';
-import type { ChainManifest, DatabaseIdentity, ManifestFile } from './manifest.js';
+import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
 
 /** SnapshotBackupOptions: see `pagevault backup --help`. */
@@ -243,23 +243,16 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       pages: source.stats.pagesShipped,
       plaintextBytes: summary.plaintextBytes,
     };
-    const manifest: ChainManifest = choice.manifest
-      ? { ...choice.manifest, files: [...choice.manifest.files, entry] }
-      : {
-          format: 'pagevault-chain',
-          version: 1,
-          chainId,
-          type: 'snapshot',
-          database: identity,
-          pageSize: source.pageSize,
-          lmdbFormat: { dataVersion: source.format.dataVersion, pageHeaderSize: source.format.pageHeaderSize },
-          encrypted: key !== undefined,
-          keyId: key?.id ?? null,
-          kdf: key?.kdf ?? null,
-          compression: summary.header.compression.name,
-          created: startedAt.toISOString(),
-          files: [entry],
-        };
+    const manifest = withFile(choice.manifest, entry, {
+      chainId,
+      type: 'snapshot',
+      database: identity,
+      pageSize: source.pageSize,
+      lmdbFormat: { dataVersion: source.format.dataVersion, pageHeaderSize: source.format.pageHeaderSize },
+      key,
+      compression: summary.header.compression.name,
+      created: startedAt,
+    });
     await writeManifests(dests.sinks, fan!, folder, manifest, options.policy);
     report('upload');
 

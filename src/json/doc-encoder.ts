@@ -9,15 +9,10 @@
  * previous one is written, so parsing and writing overlap on two cores.
  */
 import * as binding from '../native/binding.js';
+import type { EncodedDocLines } from '../native/binding.js';
 
-/** EncodedDocLines: see nativeEncodeDocLines in src/native/binding.ts. */
-export interface EncodedDocLines {
-  kinds: Uint8Array;
-  lineOffsets: Uint32Array;
-  docOffsets: Uint32Array;
-  etags: Float64Array;
-  data: Buffer;
-}
+export type { EncodedDocLines };
+
 
 /** DocEncoder: encodes one block of whole lines. */
 export type DocEncoder = (block: Buffer) => Promise<EncodedDocLines>;
