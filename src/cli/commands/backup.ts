@@ -9,7 +9,7 @@ import { DB_OPTIONS_OPTION, dbOptionsFrom } from '../db-options.js';
 export const spec: CommandSpec = {
   name: 'backup',
   summary: 'Back up a database online: a consistent copy as of the start (pages or JSON), while writers go on.',
-  usage: 'pagevault backup --db PATH --dest DIR [--type snapshot|backup] [--incremental] [--key-file FILE] [--json]',
+  usage: 'pagevault backup --db PATH --dest DIR|URL [--dest DIR|URL …] [--type snapshot|backup] [--incremental] [--key-file FILE] [--json]',
   description: [
     '--type snapshot (default) copies the raw pages: fast to restore, indexes included. Writes',
     '<DIR>/<UTC time>.<name>.snapshot/<UTC time>.full-snapshot (or .incremental-snapshot) and the chain manifest;',
@@ -43,6 +43,7 @@ export const spec: CommandSpec = {
     'pagevault backup --db ./data --dest /backups',
     'pagevault backup --db ./data --dest /backups --incremental --key-file backup.key --json',
     'pagevault backup --db ./data --dest /backups --type backup --incremental',
+    "AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… pagevault backup --db ./data --dest /backups --dest 's3://bucket/db?region=eu-west-1&storageClass=GLACIER_IR'",
   ],
 };
 
