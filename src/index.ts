@@ -28,3 +28,7 @@ export { compressionCodecs } from './transforms/index.js';
 export type { CompressionName } from './transforms/index.js';
 export { backup, restore, verify } from './api.js';
 export type { BackupOptions, RestoreOptions } from './api.js';
+export { applyRetention, validateRetentionPolicy, MIN_RETENTION_MS, RETENTION_TOO_SHORT } from './retention/index.js';
+export type { ChainSummary, ChainFileSummary, RetentionPolicy, RetentionDecision } from './retention/index.js';
+export { nextRuns, validateCron, validateTimeZone } from './schedule/index.js';
+export type { ScheduleTask, ScheduledRun, RunKind } from './schedule/index.js';
