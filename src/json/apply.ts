@@ -435,6 +435,7 @@ export class JsonApplier {
     const stores = defs.map((d) => db.env.openDB<Buffer, Buffer>(indexDbName(d.name), { encoding: 'binary', dupSort: !d.unique }));
     const init: IndexWorkerInit = { path: this.#path, defs, maxDbs: 512, batchDocs: 50_000 };
     const worker = new Worker(workerUrl('./index-worker.js', import.meta.url), { workerData: init });
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     const apply = (m: IndexBatch): void => {
@@ -486,7 +487,12 @@ export class JsonApplier {
       await Promise.all(inFlight);
       if (failure) throw failure;
     } finally {
-      await worker.terminate();
+      // Never terminate it mid-work (see index-worker.ts): ask it to stop, and wait for it to close its
+      // environment and exit; terminate only if it does not within a minute.
+      worker.postMessage({ type: 'stop' });
+      const timer = setTimeout(() => void worker.terminate(), 60_000);
+      await exited;
+      clearTimeout(timer);
     }
   }
 

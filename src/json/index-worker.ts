@@ -11,7 +11,10 @@
  * `offsets` = [keyStart, keyEnd, valueStart, valueEnd] per entry into `data` and `which`
  * the index number per entry (buffers transferred); { type: 'done' }; { type: 'error',
  * message }. Messages in: { type: 'credit' } after each batch is applied: at most
- * MAX_AHEAD batches are outstanding, so memory stays bounded.
+ * MAX_AHEAD batches are outstanding, so memory stays bounded; { type: 'stop' } ends the scan
+ * early. The worker closes its environment before it reports 'done' or 'error' and then
+ * exits on its own: terminating a thread while lmdb-js closes an environment aborts the
+ * process (seen in CI), so the main thread never terminates a running worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { open } from 'lmdb';
@@ -32,8 +35,14 @@ const init = workerData as IndexWorkerInit;
 const port = parentPort!;
 let credit = MAX_AHEAD;
 let wake: (() => void) | undefined;
+let stopped = false;
 port.on('message', (m: { type: string }) => {
-  if (m.type === 'credit') {
+  if (m.type === 'stop') {
+    stopped = true;
+    credit = Number.POSITIVE_INFINITY;
+    wake?.();
+    wake = undefined;
+  } else if (m.type === 'credit') {
     credit++;
     wake?.();
     wake = undefined;
@@ -59,6 +68,7 @@ async function run(): Promise<void> {
     };
     const flush = async (): Promise<void> => {
       while (credit === 0) await new Promise<void>((r) => (wake = r));
+      if (stopped) return;
       credit--;
       const out = Buffer.from(data.subarray(0, pos));
       const off = Uint32Array.from(offsets);
@@ -86,12 +96,15 @@ async function run(): Promise<void> {
         }
       }
       if (n >= init.batchDocs) await flush();
+      if (stopped) break;
     }
-    if (n > 0) await flush();
-    port.postMessage({ type: 'done' });
+    if (n > 0 && !stopped) await flush();
   } finally {
     await env.close();
   }
 }
 
-run().catch((err: unknown) => port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+run().then(
+  () => port.postMessage({ type: 'done' }),
+  (err: unknown) => port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+).finally(() => port.close());

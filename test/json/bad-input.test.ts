@@ -62,6 +62,16 @@ describe('JSON import of malformed input', () => {
     });
   }
 
+  it('a unique index that the documents violate fails the import (index worker stopped) and leaves nothing', async () => {
+    const index = JSON.stringify({ t: 'index', v: { name: 'Users.byEmail', collection: 'Users', fields: ['email'], unique: true } });
+    const twin = (id: string, etag: number): string => JSON.stringify({ t: 'doc', id, v: { etag, collection: 'Users', modified: 1, body: { email: 'same@x.org' } } });
+    const many = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ t: 'doc', id: `users/${String(i).padStart(5, '0')}`, v: { etag: i + 10, collection: 'Users', modified: 1, body: { email: `u${i}@x.org` } } }));
+    const { to, error } = await importText([header({ lastEtag: 4000 }), index, ...many, twin('users/a', 5000), twin('users/b', 5001), end(3003), ''].join('\n'));
+    expect(error).toMatchObject({ code: ErrorCodes.UNIQUE_VIOLATION });
+    expect(existsSync(to)).toBe(false);
+    expect(readdirSync(tmp.dir)).toEqual([]);
+  });
+
   it('refuses to import onto existing data and leaves it untouched', async () => {
     const to = join(tmp.dir, 'existing');
     mkdirSync(to);
