@@ -16,6 +16,8 @@ import { LocalSink } from '../sinks/local.js';
 import { openSink } from '../sinks/registry.js';
 import type { Sink } from '../sinks/sink.js';
 import { readManifest, writeManifest } from './chain-store.js';
+import type { LoadedKey } from '../keys/index.js';
+import { acquireBackupLock, type BackupLock } from './lock.js';
 import type { ChainManifest } from './manifest.js';
 
 /** Destination: a folder path, a sink URL (file://, s3://, gs://, azure://, ftp://, ftps://, sftp://), or a Sink. */
@@ -131,4 +133,38 @@ async function putLocalFirst(sinks: readonly Sink[], key: string, body: Readable
 export async function writeManifests(sinks: readonly Sink[], put: FanOutResult, folder: string, manifest: ChainManifest, policy: FanOutPolicy = 'all'): Promise<void> {
   await Promise.all(sinks.map((s, i) => (put.destinations[i].ok ? writeManifest(s, folder, manifest) : undefined)));
   enforcePolicy(put, policy);
+}
+
+/** ChainChoice: the chain a backup extends (with its manifest and key), or why it starts a new one. */
+export interface ChainChoice {
+  folder: string;
+  manifest?: ChainManifest;
+  fullReason?: string;
+  /** The key to use for this chain (a passphrase key re-derived under the chain's salt). */
+  key?: LoadedKey;
+}
+
+/**
+ * onEveryDestination: `choice` when it starts a new chain or every destination holds its
+ * chain up to the same file; otherwise a new chain, with the reason.
+ */
+export async function onEveryDestination(choice: ChainChoice, sinks: readonly Sink[]): Promise<ChainChoice> {
+  if (!choice.manifest || sinks.length < 2) return choice;
+  const why = await sameChainEverywhere(sinks, choice.folder, choice.manifest);
+  return why ? { folder: '', fullReason: why } : choice;
+}
+
+/**
+ * openLockedDestinations: the destinations of a backup of the environment whose data file
+ * is `dataPath`, and that environment's backup lock (`what` names the holder); when the lock
+ * is taken, the destinations just opened are closed again.
+ */
+export async function openLockedDestinations(dest: Destination | readonly Destination[], dataPath: string, what: string): Promise<Destinations & { lock: BackupLock }> {
+  const dests = await openDestinations(dest);
+  try {
+    return { ...dests, lock: acquireBackupLock(dataPath, what) };
+  } catch (err) {
+    await dests.close();
+    throw err;
+  }
 }

@@ -28,11 +28,10 @@ import { createJsonExport, openExportStores, type JsonExportOptions } from '../j
 import type { LoadedKey } from '../keys/index.js';
 import type { DestinationStatus, FanOutResult } from '../sinks/fanout.js';
 import type { Sink } from '../sinks/sink.js';
-import { envInfo, openRootFor, pinSnapshot, type EnvInfo, type PinnedSnapshot } from '../snapshot/index.js';
+import { envInfo, envPathOf, openRootFor, pinSnapshot, type EnvInfo, type PinnedSnapshot } from '../snapshot/index.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import { listChains, readManifest } from './chain-store.js';
-import { openDestinations, putFile, sameChainEverywhere, writeManifests } from './destinations.js';
-import { acquireBackupLock } from './lock.js';
+import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice } from './destinations.js';
 import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
 import { defaultName, type SnapshotBackupOptions } from './snapshot-backup.js';
@@ -88,31 +87,18 @@ export interface JsonBackupResult {
   pinnedMs: number;
 }
 
-interface JsonChainChoice {
-  folder: string;
-  manifest?: ChainManifest;
-  fullReason?: string;
-  key?: LoadedKey;
-}
 
 /** backupJson: take one JSON backup. Only one backup (of either type) runs per database at a time. */
 export async function backupJson(options: JsonBackupOptions): Promise<JsonBackupResult> {
   const now = options.now ?? (() => new Date());
   const started = performance.now();
   if (options.signal?.aborted) throw new AbortedError('backup aborted before it started');
-  const envPath = typeof options.db === 'string' ? options.db : (options.db as unknown as { path?: string }).path;
-  if (typeof envPath !== 'string' || envPath.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
+  const envPath = envPathOf(options.db);
   const info = await envInfo(envPath);
   if (info.encrypted) throw new InvalidArgumentError('a JSON backup needs to read the tree pages; this environment is encrypted by lmdb-js (use a snapshot backup)');
-  const dests = await openDestinations(options.destination);
+  const dests = await openLockedDestinations(options.destination, info.dataPath, 'JSON backup');
+  const { lock } = dests;
   const sink = dests.sinks[0];
-  let lock: ReturnType<typeof acquireBackupLock>;
-  try {
-    lock = acquireBackupLock(info.dataPath, 'JSON backup');
-  } catch (err) {
-    await dests.close();
-    throw err;
-  }
   let env: RootDatabase | undefined;
   let ownEnv = false;
   let pinned: PinnedSnapshot | undefined;
@@ -131,11 +117,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       throw new IncrementalUnavailableError('incremental JSON backups need a pagevault document database (etags); use incremental snapshots for other lmdb-js environments');
     }
     const startedAt = now();
-    let choice: JsonChainChoice = options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0)) : { folder: '' };
-    if (choice.manifest && dests.sinks.length > 1) {
-      const why = await sameChainEverywhere(dests.sinks, choice.folder, choice.manifest);
-      if (why) choice = { folder: '', fullReason: why };
-    }
+    const choice: ChainChoice = await onEveryDestination(options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0)) : { folder: '' }, dests.sinks);
     const key = choice.key ?? options.key;
     const last = choice.manifest?.files.at(-1);
     const baseEtag = last ? (last.lastEtag ?? 0) : undefined;
@@ -273,7 +255,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
  * the same document database (by its id), not rolled back (its last etag is not below
  * the chain's), and the same encryption key.
  */
-async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdentity, _info: EnvInfo, key: LoadedKey | undefined, lastEtag: number): Promise<JsonChainChoice> {
+async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdentity, _info: EnvInfo, key: LoadedKey | undefined, lastEtag: number): Promise<ChainChoice> {
   const chains = await listChains(sink, name, 'backup');
   const newest = chains.at(-1);
   if (!newest) return { folder: '', fullReason: 'no chain exists yet' };

@@ -22,17 +22,16 @@ import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RootDatabase } from 'lmdb';
-import { AbortedError, InvalidArgumentError } from '../errors.js';
+import { AbortedError } from '../errors.js';
 import { createBackupWriter, type BackupFileSummary } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
 import type { DestinationStatus, FanOutPolicy, FanOutResult } from '../sinks/fanout.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { Sink } from '../sinks/sink.js';
-import { encodePageRecords, envInfo, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
+import { encodePageRecords, envInfo, envPathOf, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
 import type { CompressionName } from '../transforms/index.js';
 import { listChains, readManifest } from './chain-store.js';
-import { openDestinations, putFile, sameChainEverywhere, writeManifests, type Destination, type UploadMode } from './destinations.js';
-import { acquireBackupLock } from './lock.js';
+import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice, type Destination, type UploadMode } from './destinations.js';
 import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
 
@@ -113,32 +112,18 @@ export interface SnapshotBackupResult {
   staged: boolean;
 }
 
-interface ChainChoice {
-  folder: string;
-  manifest?: ChainManifest;
-  fullReason?: string;
-  /** The key to use for this chain (a passphrase key re-derived under the chain's salt). */
-  key?: LoadedKey;
-}
 
 /** backupSnapshot: take one snapshot backup. Only one runs per database at a time (BackupRunningError). */
 export async function backupSnapshot(options: SnapshotBackupOptions): Promise<SnapshotBackupResult> {
   const now = options.now ?? (() => new Date());
   const started = performance.now();
   if (options.signal?.aborted) throw new AbortedError('backup aborted before it started');
-  const envPath = typeof options.db === 'string' ? options.db : (options.db as unknown as { path?: string }).path;
-  if (typeof envPath !== 'string' || envPath.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
+  const envPath = envPathOf(options.db);
   // envInfo first: a missing or non-LMDB path is a clear error, and lmdb-js would create a new database there.
   const info = await envInfo(envPath);
-  const dests = await openDestinations(options.destination);
+  const dests = await openLockedDestinations(options.destination, info.dataPath, 'snapshot backup');
+  const { lock } = dests;
   const sink = dests.sinks[0];
-  let lock: ReturnType<typeof acquireBackupLock>;
-  try {
-    lock = acquireBackupLock(info.dataPath, 'snapshot backup');
-  } catch (err) {
-    await dests.close();
-    throw err;
-  }
   let env: RootDatabase | undefined;
   let ownEnv = false;
   let source: PageSource | undefined;
@@ -156,11 +141,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     const fileStat = await stat(info.dataPath);
     const identity: DatabaseIdentity = { name, path: info.dataPath, dev: fileStat.dev, ino: fileStat.ino };
     const startedAt = now();
-    let choice: ChainChoice = options.incremental ? await chooseChain(sink, name, identity, info, options.key) : { folder: '', fullReason: undefined };
-    if (choice.manifest && dests.sinks.length > 1) {
-      const why = await sameChainEverywhere(dests.sinks, choice.folder, choice.manifest);
-      if (why) choice = { folder: '', fullReason: why };
-    }
+    const choice: ChainChoice = await onEveryDestination(options.incremental ? await chooseChain(sink, name, identity, info, options.key) : { folder: '', fullReason: undefined }, dests.sinks);
     // A passphrase key extends a chain under the chain's own salt, so every file shares one key id.
     const key = choice.key ?? options.key;
     const last = choice.manifest?.files.at(-1);

@@ -8,8 +8,7 @@
  * line is parsed in JS by the applier. `encodeAhead` keeps one block encoding while the
  * previous one is written, so parsing and writing overlap on two cores.
  */
-import * as binding from '../native/binding.js';
-import type { EncodedDocLines } from '../native/binding.js';
+import { nativeEncodeDocLines, type EncodedDocLines } from '../native/binding.js';
 
 export type { EncodedDocLines };
 
@@ -17,10 +16,9 @@ export type { EncodedDocLines };
 /** DocEncoder: encodes one block of whole lines. */
 export type DocEncoder = (block: Buffer) => Promise<EncodedDocLines>;
 
-/** defaultDocEncoder: the native encoder when the addon has it, else undefined (every line is parsed in JS). */
-export function defaultDocEncoder(): DocEncoder | undefined {
-  const fn = (binding as unknown as { nativeEncodeDocLines?: DocEncoder }).nativeEncodeDocLines;
-  return typeof fn === 'function' ? fn : undefined;
+/** defaultDocEncoder: the native encoder (nativeEncodeDocLines). */
+export function defaultDocEncoder(): DocEncoder {
+  return nativeEncodeDocLines;
 }
 
 /** splitLines: [start, end) of every line of `block` (without its '\n'), as the native encoder reports them. */

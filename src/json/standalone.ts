@@ -13,7 +13,7 @@ import type { RootDatabase } from 'lmdb';
 import { AbortedError, InvalidArgumentError } from '../errors.js';
 import { refuseNonEmpty } from '../restore/snapshot-restore.js';
 import { fsyncPath } from '../sinks/local.js';
-import { envInfo, openRootFor, pinSnapshot, type PinnedSnapshot } from '../snapshot/index.js';
+import { envInfo, envPathOf, openRootFor, pinSnapshot, type PinnedSnapshot } from '../snapshot/index.js';
 import { JsonApplier, type ApplyOptions, type ApplyResult } from './apply.js';
 import { createJsonExport, openExportStores, type JsonExportOptions, type JsonExportStats } from './export.js';
 
@@ -30,9 +30,7 @@ export interface ExportJsonOptions extends Omit<JsonExportOptions, 'name' | 'bas
 /** exportJson: a full JSON export of one consistent snapshot of `db` into `out`. */
 export async function exportJson(options: ExportJsonOptions): Promise<JsonExportStats & { seconds: number }> {
   const started = performance.now();
-  const path = typeof options.db === 'string' ? options.db : (options.db as unknown as { path?: string }).path;
-  if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
-  const info = await envInfo(path);
+  const info = await envInfo(envPathOf(options.db));
   if (info.encrypted) throw new InvalidArgumentError('this environment is encrypted by lmdb-js; its pages cannot be exported as JSON');
   const { env, own } = typeof options.db === 'string' ? openRootFor(info, (info.namedDatabaseCount ?? 0) + 8) : { env: options.db, own: false };
   let pinned: PinnedSnapshot | undefined;

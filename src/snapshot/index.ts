@@ -51,4 +51,4 @@ export {
   type SnapshotFileWriterOptions,
 } from './snapshot-file.js';
 export { openExportSource, type ExportBatch, type ExportDbSpec, type ExportSource } from './export-source.js';
-export { findOpenRoot, openRootFor } from './open-root.js';
+export { envPathOf, findOpenRoot, openRootFor } from './open-root.js';

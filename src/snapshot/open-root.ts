@@ -10,6 +10,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as lmdb from 'lmdb';
 import { open, type RootDatabase } from 'lmdb';
+import { InvalidArgumentError } from '../errors.js';
 import type { EnvInfo } from './env-info.js';
 
 /**
@@ -48,4 +49,11 @@ export function openRootFor(info: EnvInfo, maxDbs: number): { env: RootDatabase;
   // Say which layout it is: lmdb-js guesses from a dot in the name, which a folder may have too.
   const noSubdir = !info.dataPath.endsWith('/data.mdb');
   return { env: open({ path: noSubdir ? info.dataPath : dirname(info.dataPath), noSubdir, maxDbs }), own: true };
+}
+
+/** envPathOf: the environment path of `db` (a path, or an open lmdb-js root); InvalidArgumentError otherwise. */
+export function envPathOf(db: string | RootDatabase): string {
+  const path = typeof db === 'string' ? db : (db as unknown as { path?: string }).path;
+  if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('Expected a database path or an open lmdb-js root for db');
+  return path;
 }
