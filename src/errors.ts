@@ -38,6 +38,11 @@ export const ErrorCodes = {
   UNSUPPORTED_BACKUP: 'PAGEVAULT_ERR_UNSUPPORTED_BACKUP',
   INVALID_RECORD: 'PAGEVAULT_ERR_INVALID_RECORD',
   DESTINATION_FAILED: 'PAGEVAULT_ERR_DESTINATION_FAILED',
+  RESTORE_BUSY: 'PAGEVAULT_ERR_RESTORE_BUSY',
+  INTERRUPTED: 'PAGEVAULT_ERR_INTERRUPTED',
+  UNAUTHORIZED: 'PAGEVAULT_ERR_UNAUTHORIZED',
+  SERVER_UNREACHABLE: 'PAGEVAULT_ERR_SERVER_UNREACHABLE',
+  TIMEOUT: 'PAGEVAULT_ERR_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -252,5 +257,40 @@ export class InvalidBackupRecordError extends PagevaultError {
   constructor(message: string, record?: number) {
     super(ErrorCodes.INVALID_RECORD, record === undefined ? message : `record ${record}: ${message}`);
     this.record = record;
+  }
+}
+
+/** RestoreBusyError: a restore waited its start timeout for the restore before it to finish. */
+export class RestoreBusyError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.RESTORE_BUSY, message);
+  }
+}
+
+/** InterruptedError: the process running an operation stopped before it finished (recorded at the next start). */
+export class InterruptedError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.INTERRUPTED, message);
+  }
+}
+
+/** UnauthorizedError: a server request without a valid API key. */
+export class UnauthorizedError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.UNAUTHORIZED, message);
+  }
+}
+
+/** ServerUnreachableError: the CLI or client could not reach the pagevault server, or got a reply that is not its API. */
+export class ServerUnreachableError extends PagevaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.SERVER_UNREACHABLE, message, options);
+  }
+}
+
+/** TimeoutError: waiting for an operation took longer than the caller allowed (the operation itself goes on). */
+export class TimeoutError extends PagevaultError {
+  constructor(message: string) {
+    super(ErrorCodes.TIMEOUT, message);
   }
 }

@@ -32,3 +32,4 @@ export { applyRetention, validateRetentionPolicy, MIN_RETENTION_MS, RETENTION_TO
 export type { ChainSummary, ChainFileSummary, RetentionPolicy, RetentionDecision } from './retention/index.js';
 export { nextRuns, validateCron, validateTimeZone } from './schedule/index.js';
 export type { ScheduleTask, ScheduledRun, RunKind } from './schedule/index.js';
+export * from './tasks/index.js';

@@ -54,3 +54,24 @@ export async function readManifest(sink: Sink, folder: string): Promise<ChainMan
 export async function writeManifest(sink: Sink, folder: string, manifest: ChainManifest): Promise<void> {
   await sink.put(`${folder}/${MANIFEST_NAME}`, Readable.from([Buffer.from(serializeManifest(manifest))]), { overwrite: true });
 }
+
+/**
+ * newestChain: the newest chain of `database` and `type` on `sink` whose manual flag is
+ * `manual` (task and plain backups extend only non-manual chains; a one-time backup with
+ * --incremental extends only manual ones), with its manifest; or why there is none.
+ * Only the newest matching folder is read: an unreadable one is reported, not skipped, so
+ * an incremental never silently extends an older chain.
+ */
+export async function newestChain(sink: Sink, database: string, type: BackupType, manual: boolean): Promise<{ folder: string; manifest: ChainManifest } | { fullReason: string }> {
+  const chains = await listChains(sink, database, type);
+  for (const chain of chains.reverse()) {
+    let manifest: ChainManifest;
+    try {
+      manifest = await readManifest(sink, chain.folder);
+    } catch (err) {
+      return { fullReason: `the newest chain ${chain.folder} is unreadable (${(err as Error).message})` };
+    }
+    if ((manifest.manual ?? false) === manual) return { folder: chain.folder, manifest };
+  }
+  return { fullReason: manual ? 'no one-time chain exists yet' : 'no chain exists yet' };
+}

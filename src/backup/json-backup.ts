@@ -30,7 +30,7 @@ import type { DestinationStatus, FanOutResult } from '../sinks/fanout.js';
 import type { Sink } from '../sinks/sink.js';
 import { envInfo, envPathOf, openRootFor, pinSnapshot, type EnvInfo, type PinnedSnapshot } from '../snapshot/index.js';
 import { ByteCounter } from '../util/byte-counter.js';
-import { listChains, readManifest } from './chain-store.js';
+import { newestChain } from './chain-store.js';
 import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice } from './destinations.js';
 import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
@@ -117,7 +117,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       throw new IncrementalUnavailableError('incremental JSON backups need a pagevault document database (etags); use incremental snapshots for other lmdb-js environments');
     }
     const startedAt = now();
-    const choice: ChainChoice = await onEveryDestination(options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0)) : { folder: '' }, dests.sinks);
+    const choice: ChainChoice = await onEveryDestination(options.incremental ? await chooseJsonChain(sink, name, identity, info, options.key, Number(stores.meta!.get('lastEtag') ?? 0), options.manual === true) : { folder: '' }, dests.sinks);
     const key = choice.key ?? options.key;
     const last = choice.manifest?.files.at(-1);
     const baseEtag = last ? (last.lastEtag ?? 0) : undefined;
@@ -201,6 +201,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       key,
       compression: summary.header.compression.name,
       created: startedAt,
+      manual: options.manual === true,
     });
     await writeManifests(dests.sinks, fan!, folder, manifest, options.policy);
     if (stores.kind === 'docdb' && stats.lastEtag !== null) {
@@ -255,16 +256,11 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
  * the same document database (by its id), not rolled back (its last etag is not below
  * the chain's), and the same encryption key.
  */
-async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdentity, _info: EnvInfo, key: LoadedKey | undefined, lastEtag: number): Promise<ChainChoice> {
-  const chains = await listChains(sink, name, 'backup');
-  const newest = chains.at(-1);
-  if (!newest) return { folder: '', fullReason: 'no chain exists yet' };
-  let manifest: ChainManifest;
-  try {
-    manifest = await readManifest(sink, newest.folder);
-  } catch (err) {
-    return { folder: '', fullReason: `the newest chain ${newest.folder} is unreadable (${(err as Error).message})` };
-  }
+async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdentity, _info: EnvInfo, key: LoadedKey | undefined, lastEtag: number, manual: boolean): Promise<ChainChoice> {
+  const found = await newestChain(sink, name, 'backup', manual);
+  if ('fullReason' in found) return { folder: '', fullReason: found.fullReason };
+  const { manifest } = found;
+  const newest = { folder: found.folder };
   const last = manifest.files.at(-1);
   const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
   const why = !last

@@ -13,6 +13,7 @@
  *   "encrypted": bool, "keyId": hex | null, "kdf": scrypt params | null,
  *   "compression": "zstd" | "gzip" | "none",
  *   "created": ISO time,
+ *   "manual": true (one-time backups only; absent otherwise),
  *   "files": [ { "name", "kind", "seq", "baseTxnId", "txnId", "lastPage", "size", "sha256",
  *                "created", "pages", "plaintextBytes",
  *                JSON backups also: "lastEtag", "baseEtag", "records", "docs" } ]
@@ -73,6 +74,8 @@ export interface ChainManifest {
   kdf?: KdfParams | null;
   compression: string;
   created: string;
+  /** A one-time (manual) backup's chain: never subject to retention, never extended by task backups. */
+  manual?: boolean;
   files: ManifestFile[];
 }
 
@@ -124,6 +127,7 @@ export interface NewChainInit {
   key: { id: string; kdf?: KdfParams | null } | undefined;
   compression: string;
   created: Date;
+  manual?: boolean;
 }
 
 /** withFile: `existing` with `entry` appended, or a new chain (described by `init`) holding just `entry`. */
@@ -142,6 +146,7 @@ export function withFile(existing: ChainManifest | undefined, entry: ManifestFil
     kdf: init.key?.kdf ?? null,
     compression: init.compression,
     created: init.created.toISOString(),
+    ...(init.manual ? { manual: true } : {}),
     files: [entry],
   };
 }

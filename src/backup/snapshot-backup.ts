@@ -30,7 +30,7 @@ import { ByteCounter } from '../util/byte-counter.js';
 import type { Sink } from '../sinks/sink.js';
 import { encodePageRecords, envInfo, envPathOf, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
 import type { CompressionName } from '../transforms/index.js';
-import { listChains, readManifest } from './chain-store.js';
+import { newestChain } from './chain-store.js';
 import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice, type Destination, type UploadMode } from './destinations.js';
 import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
@@ -67,6 +67,12 @@ export interface SnapshotBackupOptions {
   signal?: AbortSignal;
   /** Clock for names and times (tests inject one). */
   now?: () => Date;
+  /**
+   * A one-time (manual) backup: a new chain is marked manual in its manifest, so retention
+   * never removes it and task backups never extend it; with `incremental` it extends the
+   * newest manual chain. Default false.
+   */
+  manual?: boolean;
 }
 
 /** BackupProgress: counters for a progress bar. `totalPages` is known once the tree walk is done. */
@@ -141,7 +147,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     const fileStat = await stat(info.dataPath);
     const identity: DatabaseIdentity = { name, path: info.dataPath, dev: fileStat.dev, ino: fileStat.ino };
     const startedAt = now();
-    const choice: ChainChoice = await onEveryDestination(options.incremental ? await chooseChain(sink, name, identity, info, options.key) : { folder: '', fullReason: undefined }, dests.sinks);
+    const choice: ChainChoice = await onEveryDestination(options.incremental ? await chooseChain(sink, name, identity, info, options.key, options.manual === true) : { folder: '', fullReason: undefined }, dests.sinks);
     // A passphrase key extends a chain under the chain's own salt, so every file shares one key id.
     const key = choice.key ?? options.key;
     const last = choice.manifest?.files.at(-1);
@@ -233,6 +239,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       key,
       compression: summary.header.compression.name,
       created: startedAt,
+      manual: options.manual === true,
     });
     await writeManifests(dests.sinks, fan!, folder, manifest, options.policy);
     report('upload');
@@ -283,16 +290,11 @@ export function defaultName(info: EnvInfo): string {
  * An incremental is only correct on the very environment the chain started from, at a
  * later transaction, with the same page layout and the same encryption key.
  */
-async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity, info: EnvInfo, key: LoadedKey | undefined): Promise<ChainChoice> {
-  const chains = await listChains(sink, name, 'snapshot');
-  const newest = chains.at(-1);
-  if (!newest) return { folder: '', fullReason: 'no chain exists yet' };
-  let manifest: ChainManifest;
-  try {
-    manifest = await readManifest(sink, newest.folder);
-  } catch (err) {
-    return { folder: '', fullReason: `the newest chain ${newest.folder} is unreadable (${(err as Error).message})` };
-  }
+async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity, info: EnvInfo, key: LoadedKey | undefined, manual: boolean): Promise<ChainChoice> {
+  const found = await newestChain(sink, name, 'snapshot', manual);
+  if ('fullReason' in found) return { folder: '', fullReason: found.fullReason };
+  const { manifest } = found;
+  const newest = { folder: found.folder };
   const last = manifest.files.at(-1);
   const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
   const why = !last
