@@ -33,3 +33,5 @@ export type { ChainSummary, ChainFileSummary, RetentionPolicy, RetentionDecision
 export { nextRuns, validateCron, validateTimeZone } from './schedule/index.js';
 export type { ScheduleTask, ScheduledRun, RunKind } from './schedule/index.js';
 export * from './tasks/index.js';
+export * from './server/index.js';
+export * from './client/index.js';

@@ -32,7 +32,7 @@ import { envInfo, envPathOf, openRootFor, pinSnapshot, type EnvInfo, type Pinned
 import { ByteCounter } from '../util/byte-counter.js';
 import { newestChain } from './chain-store.js';
 import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice } from './destinations.js';
-import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
+import { withFile, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
 import { defaultName, type SnapshotBackupOptions } from './snapshot-backup.js';
 

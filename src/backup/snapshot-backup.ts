@@ -32,7 +32,7 @@ import { encodePageRecords, envInfo, envPathOf, openPageSource, openRootFor, typ
 import type { CompressionName } from '../transforms/index.js';
 import { newestChain } from './chain-store.js';
 import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice, type Destination, type UploadMode } from './destinations.js';
-import { withFile, type ChainManifest, type DatabaseIdentity, type ManifestFile } from './manifest.js';
+import { withFile, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
 
 /** SnapshotBackupOptions: see `pagevault backup --help`. */

@@ -40,6 +40,8 @@ export interface CommandSpec {
   examples?: string[];
   /** The command takes positional arguments (a sub-verb, a path); others refuse any. */
   positionals?: boolean;
+  /** SIGINT/SIGTERM is the normal way to stop it (a server): it then exits 0, not 130. */
+  stopsOnSignal?: boolean;
 }
 
 export type ParsedOptions = Record<string, string | number | boolean | string[] | undefined>;

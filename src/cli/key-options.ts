@@ -5,7 +5,7 @@
  * variable that holds the key or the passphrase.
  */
 import { readFile } from 'node:fs/promises';
-import { loadKey, type LoadedKey } from '../index.js';
+import { loadKey, type LoadedKey, type TaskEncryption } from '../index.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 
 export const KEY_OPTIONS: Record<string, OptionSpec> = {
@@ -31,5 +31,19 @@ export async function keyFromOptions(o: ParsedOptions): Promise<LoadedKey | unde
     const text = await readFile(o['passphrase-file'] as string, 'utf8');
     return loadKey({ passphrase: text.split(/\r?\n/)[0] });
   }
+  return undefined;
+}
+
+/**
+ * remoteEncryption: the options as a server-side TaskEncryption (`--url` mode): the key
+ * file path or variable name is the server's; passphrases are refused (they would have to
+ * travel to the server).
+ */
+export function remoteEncryption(o: ParsedOptions): TaskEncryption | undefined {
+  const given = Object.keys(KEY_OPTIONS).filter((k) => o[k] !== undefined);
+  if (given.length > 1) throw new UsageError(`give one of --${given.join(', --')}, not several`);
+  if (o['passphrase-env'] || o['passphrase-file']) throw new UsageError('with --url, give the server a key with --key-file (a path on the server) or --key-env (a variable of the server); passphrases are not sent');
+  if (o['key-file']) return { mode: 'key', keyFile: o['key-file'] as string };
+  if (o['key-env']) return { mode: 'key', keyEnv: o['key-env'] as string };
   return undefined;
 }

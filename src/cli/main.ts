@@ -19,13 +19,18 @@ import * as list from './commands/list.js';
 import * as load from './commands/load.js';
 import * as restore from './commands/restore.js';
 import * as verify from './commands/verify.js';
+import * as serve from './commands/serve.js';
+import * as apikey from './commands/apikey.js';
+import * as tasks from './commands/tasks.js';
+import * as status from './commands/status.js';
+import * as cancel from './commands/cancel.js';
 
 interface Command {
   spec: CommandSpec;
   run(options: ParsedOptions, io: Io, positionals?: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { backup, restore, verify, export: exportCmd, import: importCmd, list, key, info, generate, load, demo };
+const COMMANDS: Record<string, Command> = { backup, restore, verify, export: exportCmd, import: importCmd, list, serve, tasks, status, cancel, apikey, key, info, generate, load, demo };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -102,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (positionals.length > 0 && !command.spec.positionals) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const code = await command.run(options, makeIo(controller.signal), positionals);
-    return controller.signal.aborted ? 130 : code;
+    return controller.signal.aborted && !command.spec.stopsOnSignal ? 130 : code;
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`pagevault ${name}: ${err.message}; run \`pagevault ${name} --help\`\n`);

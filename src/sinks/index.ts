@@ -7,7 +7,7 @@
 export { LocalSink } from './local.js';
 export { checkKey, isNotFound } from './sink.js';
 export type { Sink, SinkProperties, ObjectInfo, PutResult as SinkPutResult } from './sink.js';
-export { openSink, registerSinkScheme, redact, type OpenSinkOptions, type SinkFactory } from './registry.js';
+export { openSink, registerSinkScheme, destinationSchemes, redact, type OpenSinkOptions, type SinkFactory } from './registry.js';
 export type { SinkOpenOptions, SinkCredentials } from './open-options.js';
 export { putToAll, FanOutError, type DestinationStatus, type FanOutPolicy, type FanOutResult } from './fanout.js';
 export { withRetry, isTransient, type RetryOptions } from './wrap/retry.js';

@@ -97,16 +97,23 @@ export function redact(destination: string): string {
   return destination.replace(/\/\/[^/@]*@/, '//***@').replace(/\?.*$/, '?…');
 }
 
+/** BUILTIN: the network schemes pagevault ships sinks for (they load on first use). */
+const BUILTIN: Record<string, () => Promise<void>> = {
+  s3: async () => registerSinkScheme('s3', (await import('./s3.js')).createS3Sink),
+  gs: async () => registerSinkScheme('gs', (await import('./s3.js')).createS3Sink),
+  azure: async () => registerSinkScheme('azure', (await import('./azure.js')).createAzureSink),
+  ftp: async () => registerSinkScheme('ftp', (await import('./ftp.js')).createFtpSink),
+  ftps: async () => registerSinkScheme('ftps', (await import('./ftp.js')).createFtpSink),
+  sftp: async () => registerSinkScheme('sftp', (await import('./sftp.js')).createSftpSink),
+};
+
+/** destinationSchemes: every scheme a destination URL may use: file, the built-in ones and any registered. */
+export function destinationSchemes(): string[] {
+  return [...new Set(['file', ...Object.keys(BUILTIN), ...factories.keys()])];
+}
+
 /** loadBuiltin: the built-in network sinks register on first use (their SDKs load only when needed). */
 async function loadBuiltin(scheme: string): Promise<void> {
   if (factories.has(scheme)) return;
-  const modules: Record<string, () => Promise<void>> = {
-    s3: async () => registerSinkScheme('s3', (await import('./s3.js')).createS3Sink),
-    gs: async () => registerSinkScheme('gs', (await import('./s3.js')).createS3Sink),
-    azure: async () => registerSinkScheme('azure', (await import('./azure.js')).createAzureSink),
-    ftp: async () => registerSinkScheme('ftp', (await import('./ftp.js')).createFtpSink),
-    ftps: async () => registerSinkScheme('ftps', (await import('./ftp.js')).createFtpSink),
-    sftp: async () => registerSinkScheme('sftp', (await import('./sftp.js')).createSftpSink),
-  };
-  await modules[scheme]?.();
+  await BUILTIN[scheme]?.();
 }

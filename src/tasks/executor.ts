@@ -34,8 +34,12 @@ export async function keyFor(encryption: TaskEncryption | undefined): Promise<Lo
   return loadKey({ env: encryption.keyEnv! });
 }
 
-/** createExecutors: executors for databases in `databasesDir` (`<databasesDir>/<name>` each). */
-export function createExecutors(databasesDir: string): Executors {
+/**
+ * createExecutors: executors for databases in `databasesDir` (`<databasesDir>/<name>` each).
+ * `now` names and dates the backups (chain folders, files, manifest times); give it the
+ * runner's clock (`() => clock.now()`) so both agree. Default: the wall clock.
+ */
+export function createExecutors(databasesDir: string, now?: () => Date): Executors {
   const pathOf = (name: string): string => join(databasesDir, checkDatabaseName(name));
   return {
     async backup(job, ctx) {
@@ -47,6 +51,7 @@ export function createExecutors(databasesDir: string): Executors {
         name: job.database,
         key,
         manual: job.manual,
+        ...(now ? { now } : {}),
         ...(job.compression ? { compression: job.compression } : {}),
         ...(job.level !== undefined ? { level: job.level } : {}),
         signal: ctx.signal,

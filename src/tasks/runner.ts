@@ -12,7 +12,9 @@
  * - Scheduling: on each wake-up (`tick`), a task is due when a full or incremental
  *   instant of its schedule fell in (lastCheck, now]. Several missed instants (the server
  *   was down or busy) fold into one run: a full if any full was missed, else one
- *   incremental. A task whose first full has not completed runs a full.
+ *   incremental. A task whose first full has not completed runs a full; a run that
+ *   fell due while that first full was running, and is a full only for that
+ *   reason, runs as an incremental if the first full has completed when its turn comes.
  * - Delayed tasks skip scheduled instants before `delayedUntil`; backup now still runs.
  * - One backup per database: a run that is due while another backup of the same database
  *   is running or queued waits in that database's queue (its record says behind what).
@@ -33,7 +35,7 @@ import { InvalidArgumentError, NotFoundError, RestoreBusyError, InterruptedError
 import { nextRuns, type RunKind } from '../schedule/index.js';
 import type { Clock } from './clock.js';
 import { errorInfo, type BackupOutcome, type OperationProgress, type OperationRecord, type RestoreOutcome, type Trigger } from './operation.js';
-import { emptyState, loadState, saveState, type PersistedState, type RunSummary, type TaskRunState } from './state.js';
+import { emptyState, HISTORY_LIMIT, loadState, saveState, type PersistedState, type RunSummary, type TaskRunState } from './state.js';
 import { validateTask, type TaskContext, type TaskDefinition, type TaskEncryption, type TaskInput, type TaskType } from './task.js';
 
 /** BackupJob: one backup for an executor. */
@@ -124,7 +126,12 @@ export interface OneTimeBackup {
 
 interface DbQueue {
   running?: OperationRecord;
-  waiting: Array<{ op: OperationRecord; job: BackupJob; task?: TaskDefinition }>;
+  /**
+   * `firstFull`: a scheduled run that is a full only because the task had no full yet when
+   * it fell due; if the task's first full completes while it waits, it runs as an
+   * incremental instead (see #pump).
+   */
+  waiting: Array<{ op: OperationRecord; job: BackupJob; task?: TaskDefinition; firstFull?: boolean }>;
 }
 
 /** DEFAULT_RESTORE_START_TIMEOUT_MS: how long a restore waits for the one before it. */
@@ -381,7 +388,7 @@ export class TaskRunner {
       const st = this.#taskState(task.id);
       const due = this.#dueKind(task, st, new Date(st.lastCheck), now);
       st.lastCheck = now.toISOString();
-      if (due) this.#enqueue(task, due, 'schedule');
+      if (due) this.#enqueue(task, due.kind, 'schedule', due.firstFull);
     }
     this.#save();
     this.#arm();
@@ -423,24 +430,29 @@ export class TaskRunner {
     return nextRuns(this.#schedule(task, st), after, 1)[0];
   }
 
-  /** The kind of the run due in (from, now], or undefined; missed instants fold into one run. */
-  #dueKind(task: TaskDefinition, st: TaskRunState, from: Date, now: Date): RunKind | undefined {
+  /**
+   * The kind of the run due in (from, now], or undefined; missed instants fold into one run.
+   * `firstFull`: a full only because the task has no full yet (its instant was an incremental one).
+   */
+  #dueKind(task: TaskDefinition, st: TaskRunState, from: Date, now: Date): { kind: RunKind; firstFull: boolean } | undefined {
     const sched = this.#schedule(task, st);
     const fullAt = task.fullCron ? nextRuns({ ...sched, incrementalCron: undefined, hasFullYet: true }, from, 1)[0]?.at : undefined;
     const incrAt = task.incrementalCron ? nextRuns({ ...sched, fullCron: undefined, hasFullYet: true }, from, 1)[0]?.at : undefined;
     const fullDue = fullAt !== undefined && fullAt <= now;
     const incrDue = incrAt !== undefined && incrAt <= now;
-    if (fullDue) return 'full';
-    if (incrDue) return st.hasFullYet ? 'incremental' : 'full';
+    if (fullDue) return { kind: 'full', firstFull: false };
+    if (incrDue) return st.hasFullYet ? { kind: 'incremental', firstFull: false } : { kind: 'full', firstFull: true };
     return undefined;
   }
 
   // ---------- queues ----------
 
-  #enqueue(task: TaskDefinition, kind: RunKind, trigger: Trigger): OperationRecord {
+  #enqueue(task: TaskDefinition, kind: RunKind, trigger: Trigger, firstFull = false): OperationRecord {
     const q = this.#queue0(task.database);
     const same = q.waiting.find((w) => w.op.taskId === task.id);
     if (same && (same.job.kind === kind || same.job.kind === 'full')) {
+      // A full that is asked for, or due by the full schedule, stays a full.
+      if (kind === 'full' && !firstFull) same.firstFull = false;
       same.op.coalesced++;
       this.#changed(same.op);
       return { ...same.op };
@@ -449,6 +461,7 @@ export class TaskRunner {
       // A due full supersedes a queued incremental of the same task.
       same.job.kind = 'full';
       same.op.kind = 'full';
+      same.firstFull = firstFull;
       same.op.coalesced++;
       this.#changed(same.op);
       return { ...same.op };
@@ -464,7 +477,7 @@ export class TaskRunner {
       manual: false,
     };
     const op = this.#newOp('backup', trigger, task.database, { taskId: task.id, taskName: task.name, backupType: task.type, kind });
-    return this.#queue(op, job, task);
+    return this.#queue(op, job, task, firstFull);
   }
 
   #queue0(database: string): DbQueue {
@@ -473,11 +486,11 @@ export class TaskRunner {
     return q;
   }
 
-  #queue(op: OperationRecord, job: BackupJob, task?: TaskDefinition): OperationRecord {
+  #queue(op: OperationRecord, job: BackupJob, task?: TaskDefinition, firstFull = false): OperationRecord {
     if (this.#stopped) throw new AbortedError('the server is stopping');
     const q = this.#queue0(job.database);
     if (q.running || q.waiting.length > 0) op.queuedBehind = (q.waiting.at(-1)?.op ?? q.running)!.id;
-    q.waiting.push({ op, job, task });
+    q.waiting.push({ op, job, task, firstFull });
     this.#changed(op);
     this.#pump(job.database);
     return { ...op };
@@ -488,6 +501,12 @@ export class TaskRunner {
     if (q.running || this.#stopped) return;
     const next = q.waiting.shift();
     if (!next) return;
+    // The task's first full completed while this run waited (it was queued behind it):
+    // extend that chain instead of starting a second one at once.
+    if (next.firstFull && next.task && this.#state.taskState[next.task.id]?.hasFullYet) {
+      next.job.kind = 'incremental';
+      next.op.kind = 'incremental';
+    }
     q.running = next.op;
     const p = this.#runBackup(next.op, next.job, next.task).finally(() => {
       q.running = undefined;
@@ -604,7 +623,16 @@ export class TaskRunner {
         st.lastError = { at: op.endedAt, operationId: op.id, ...op.error! };
       }
     }
+    this.#trimHistory();
     this.#changed(op);
+  }
+
+  /** Keep the newest HISTORY_LIMIT finished operations in memory too, as the state file does (a server runs for months). */
+  #trimHistory(): void {
+    const finished = this.#state.operations.filter((o) => !o.isRunning && o.status !== 'queued');
+    if (finished.length <= HISTORY_LIMIT) return;
+    const dropped = new Set(finished.slice(0, finished.length - HISTORY_LIMIT));
+    this.#state.operations = this.#state.operations.filter((o) => !dropped.has(o));
   }
 
   #findOp(id: string): OperationRecord {

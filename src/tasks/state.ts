@@ -71,7 +71,7 @@ export function loadState(file: string): PersistedState {
   } catch (err) {
     throw new IoError(`the server state ${file} is not valid JSON (${(err as Error).message}); move it away to start with no tasks`, { cause: err });
   }
-  if (state?.version !== 1 || !Array.isArray(state.tasks) || !Array.isArray(state.operations) || typeof state.taskState !== 'object') {
+  if (state?.version !== 1 || !Array.isArray(state.tasks) || !Array.isArray(state.operations) || typeof state.taskState !== 'object' || state.taskState === null) {
     throw new IoError(`the server state ${file} is not a pagevault state file of version 1`);
   }
   return state;

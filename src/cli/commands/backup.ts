@@ -1,15 +1,16 @@
 /** backup: `pagevault backup` — one backup (page snapshot or JSON), full or incremental, into a destination folder. */
 import { backup } from '../../index.js';
-import type { CommandSpec, ParsedOptions } from '../args.js';
-import { KEY_OPTIONS, keyFromOptions } from '../key-options.js';
+import { UsageError, type CommandSpec, type ParsedOptions } from '../args.js';
+import { KEY_OPTIONS, keyFromOptions, remoteEncryption } from '../key-options.js';
 import { formatBytes, formatCount, ProgressBar } from '../output.js';
 import type { Io } from '../io.js';
 import { DB_OPTIONS_OPTION, dbOptionsFrom } from '../db-options.js';
+import { clientFrom, failIfNotSucceeded, SERVER_OPTIONS, waitForOperation } from '../remote.js';
 
 export const spec: CommandSpec = {
   name: 'backup',
   summary: 'Back up a database online: a consistent copy as of the start (pages or JSON), while writers go on.',
-  usage: 'pagevault backup --db PATH --dest DIR|URL [--dest DIR|URL …] [--type snapshot|backup] [--incremental] [--key-file FILE] [--json]',
+  usage: 'pagevault backup --db PATH --dest DIR|URL [--dest DIR|URL …] [--type snapshot|backup] [--incremental] [--key-file FILE] [--json]\n       pagevault backup --url http://HOST:PORT --database NAME --dest URL [--incremental] [--type backup|snapshot] [--nowait] [--timeout MS] [--api-key KEY]',
   description: [
     '--type snapshot (default) copies the raw pages: fast to restore, indexes included. Writes',
     '<DIR>/<UTC time>.<name>.snapshot/<UTC time>.full-snapshot (or .incremental-snapshot) and the chain manifest;',
@@ -21,9 +22,17 @@ export const spec: CommandSpec = {
     'Several --dest get the same files in one read/compress/encrypt pass; credentials come from the environment',
     '(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_KEY or AZURE_STORAGE_SAS, FTP_PASSWORD, SFTP_PASSWORD or',
     'SFTP_PRIVATE_KEY_PATH) and never appear in output.',
+    'With --url the backup is a one-time (manual) backup run by a pagevault server on its hosted database --database:',
+    'progress is shown until it finishes (exit 1 if it fails) unless --nowait, which prints the operation id at once.',
+    'Destination credentials and --key-file/--key-env then refer to the server\'s environment and files.',
+    'A one-time backup is never removed by retention, and task backups never extend its chain.',
   ].join('\n'),
   options: {
-    db: { kind: 'string', value: 'PATH', help: 'environment directory (or data file of a noSubdir environment)', required: true },
+    db: { kind: 'string', value: 'PATH', help: 'environment directory (or data file of a noSubdir environment); embedded mode' },
+    ...SERVER_OPTIONS,
+    database: { kind: 'string', value: 'NAME', help: 'with --url: the hosted database to back up' },
+    nowait: { kind: 'boolean', help: 'with --url: start the backup and print its operation id without waiting' },
+    timeout: { kind: 'int', value: 'MS', help: 'with --url: stop waiting after MS milliseconds (exit 1, PAGEVAULT_ERR_TIMEOUT; the backup goes on)', min: 1 },
     dest: { kind: 'string', value: 'DIR|URL', help: 'destination: a folder or a URL (file://, s3://, gs://, azure://, ftp://, ftps://, sftp://); repeat for several, written in one pass', required: true, multiple: true },
     upload: { kind: 'string', value: 'MODE', help: 'several destinations: fan-out = one pass to all at once; local-first = finish the local copy (or a temp file), then upload it to the others in parallel', default: 'fan-out', choices: ['fan-out', 'local-first'] },
     policy: { kind: 'string', value: 'POLICY', help: 'several destinations: all = fail if any fails; best-effort = succeed if one completes', default: 'all', choices: ['all', 'best-effort'] },
@@ -44,10 +53,14 @@ export const spec: CommandSpec = {
     'pagevault backup --db ./data --dest /backups --incremental --key-file backup.key --json',
     'pagevault backup --db ./data --dest /backups --type backup --incremental',
     "AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… pagevault backup --db ./data --dest /backups --dest 's3://bucket/db?region=eu-west-1&storageClass=GLACIER_IR'",
+    'PAGEVAULT_API_KEY=pv_… pagevault backup --url http://127.0.0.1:8470 --database orders --dest /backups --type backup',
   ],
 };
 
 export async function run(o: ParsedOptions, io: Io): Promise<number> {
+  if (o.url !== undefined) return runRemote(o, io);
+  if (o.db === undefined) throw new UsageError('missing required option --db (or --url and --database to back up through a server)');
+  for (const flag of ['database', 'nowait', 'timeout', 'api-key']) if (o[flag] !== undefined && o[flag] !== false) throw new UsageError(`--${flag} needs --url`);
   const key = await keyFromOptions(o);
   const common = {
     db: o.db as string,
@@ -103,6 +116,36 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
     io.out(`${r.kind} of txn ${r.txnId}${r.baseTxnId ? ` (since txn ${r.baseTxnId})` : ''}: ${formatCount(r.pages)} pages, ${formatBytes(r.plaintextBytes)} → ${formatBytes(r.bytesWritten)} (${r.compression}${r.encrypted ? ', AES-256-GCM' : ''}) in ${r.seconds.toFixed(2)}s`);
     for (const d of r.destinations) io.out(`${d.ok ? 'file' : 'FAILED'}: ${d.destination}/${r.chain}/${r.file}${d.ok ? '' : ` (${d.error})`}`);
     io.out(`snapshot pinned ${(r.pinnedMs / 1000).toFixed(2)}s; data file grew ${formatBytes(r.dataFileGrowthBytes)} meanwhile`);
+    if (r.fullReason) io.out(`took a full backup: ${r.fullReason}`);
+  }
+  return 0;
+}
+
+/** runRemote: a one-time backup on a server (`--url`). */
+async function runRemote(o: ParsedOptions, io: Io): Promise<number> {
+  if (typeof o.database !== 'string') throw new UsageError('--url needs --database NAME (the hosted database to back up)');
+  if (o.db !== undefined) throw new UsageError('--db and --url exclude each other: --db backs up a local path, --url asks a server');
+  const client = clientFrom(o);
+  const op = await client.oneTimeBackup({
+    database: o.database,
+    type: o.type as 'snapshot' | 'backup',
+    destinations: o.dest as string[],
+    incremental: o.incremental === true,
+    encryption: remoteEncryption(o),
+    compression: o.compression as 'zstd' | 'gzip' | 'none',
+  });
+  if (o.nowait) {
+    if (o.json) io.json(op);
+    else io.out(`started operation ${op.id} (${op.status}); follow it with: pagevault status --url ${String(o.url)} --operation ${op.id}`);
+    return 0;
+  }
+  const final = await waitForOperation(client, op, io, { timeoutMs: o.timeout as number | undefined, quiet: o.quiet === true, label: 'backup' });
+  if (o.json) io.json(final);
+  failIfNotSucceeded(final);
+  if (!o.json) {
+    const r = final.result as { fileKind: string; chain: string; file: string; txnId: number; bytesWritten: number; fullReason?: string; destinations: Array<{ destination: string; ok: boolean; error?: string }> };
+    io.out(`${r.fileKind} of txn ${r.txnId}: ${formatBytes(r.bytesWritten)} written in ${((final.durationMs ?? 0) / 1000).toFixed(2)}s (operation ${final.id})`);
+    for (const d of r.destinations) io.out(`${d.ok ? 'file' : 'FAILED'}: ${d.destination}/${r.chain}/${r.file}${d.ok ? '' : ` (${d.error})`}`);
     if (r.fullReason) io.out(`took a full backup: ${r.fullReason}`);
   }
   return 0;

@@ -1,0 +1,150 @@
+/**
+ * server: `pagevault serve` — hosts the databases under one data folder and runs their
+ * backup tasks while it serves the HTTP API (routes.ts). Layout of the data folder:
+ *
+ *   <data>/databases/<name>/        one lmdb-js environment per hosted database
+ *   <data>/.pagevault/state.json    tasks, run state and history (tasks/state.ts)
+ *   <data>/.pagevault/api-keys.json hashed API keys (api-keys.ts)
+ *
+ * Writers (the application, `pagevault load`) write to the databases from their own
+ * processes; backups pin a snapshot and read pages while they go on. The server binds to
+ * 127.0.0.1 unless told otherwise.
+ */
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Fastify from 'fastify';
+import { DestinationNotEmptyError, NotFoundError } from '../errors.js';
+import { envInfo } from '../snapshot/index.js';
+import { destinationSchemes } from '../sinks/registry.js';
+import { systemClock, type Clock } from '../tasks/clock.js';
+import { checkDatabaseName, createExecutors, keyFor } from '../tasks/executor.js';
+import type { OperationRecord } from '../tasks/operation.js';
+import { TaskRunner } from '../tasks/runner.js';
+import { apiKeyChecker, readApiKeys } from './api-keys.js';
+import { registerRoutes } from './routes.js';
+
+/** ServerOptions: see `pagevault serve --help`. */
+export interface ServerOptions {
+  /** The data folder (created if missing). */
+  dataDir: string;
+  /** TCP port; 0 picks a free one (the result's `url` says which). Default 8470. */
+  port?: number;
+  /** Interface to bind; default 127.0.0.1 (loopback only). */
+  host?: string;
+  clock?: Clock;
+  /** Called with one line per finished operation and other events (default: none). */
+  log?: (line: string) => void;
+}
+
+/** PagevaultServer: a running server. */
+export interface PagevaultServer {
+  url: string;
+  runner: TaskRunner;
+  /** Stop scheduling, cancel queued and running work, close the listener. */
+  close(): Promise<void>;
+}
+
+/** DEFAULT_PORT: the port `pagevault serve` listens on unless told. */
+export const DEFAULT_PORT = 8470;
+
+/** serverPaths: where a data folder keeps what. */
+export function serverPaths(dataDir: string): { databases: string; stateFile: string; apiKeys: string } {
+  const root = resolve(dataDir);
+  return { databases: join(root, 'databases'), stateFile: join(root, '.pagevault', 'state.json'), apiKeys: join(root, '.pagevault', 'api-keys.json') };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+async function hostedDatabases(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    try {
+      await stat(join(dir, e.name, 'data.mdb'));
+      names.push(e.name);
+    } catch {
+      // A folder without data.mdb is not a database (a restore in progress writes elsewhere).
+    }
+  }
+  return names.sort();
+}
+
+/** startServer: open the data folder, start the task runner and listen. */
+export async function startServer(options: ServerOptions): Promise<PagevaultServer> {
+  const paths = serverPaths(options.dataDir);
+  await mkdir(paths.databases, { recursive: true });
+  const log = options.log ?? (() => undefined);
+  const logged = new Set<string>();
+  const runner = new TaskRunner({
+    clock: options.clock ?? systemClock,
+    executors: createExecutors(paths.databases),
+    stateFile: paths.stateFile,
+    context: async (input, existing) => {
+      const encryption = input.encryption ?? existing?.encryption;
+      const key = await keyFor(encryption);
+      return { databases: await hostedDatabases(paths.databases), schemes: destinationSchemes(), databaseKeyId: null, taskKeyId: key?.id ?? null };
+    },
+    onChange: (op?: OperationRecord) => {
+      if (!op || op.isRunning || op.status === 'queued' || logged.has(op.id)) return;
+      logged.add(op.id);
+      const what = op.type === 'restore' ? `restore into ${op.database}` : `${op.trigger} ${op.kind ?? ''} ${op.backupType ?? ''} backup of ${op.database}${op.taskName ? ` (task ${op.taskName})` : ''}`;
+      log(`${op.endedAt} ${op.status} ${what.replace(/\s+/g, ' ')}${op.error ? `: ${op.error.code}: ${op.error.message}` : ''} [${op.id}]`);
+    },
+  });
+  for (const op of runner.operations({ limit: 1000 })) logged.add(op.id);
+
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  const keys = apiKeyChecker(() => readApiKeys(paths.apiKeys));
+  registerRoutes(app, {
+    runner,
+    keys: { check: (k) => (keys.reload(), keys.check(k)) },
+    version: packageVersion(),
+    async databases() {
+      const out = [];
+      for (const name of await hostedDatabases(paths.databases)) {
+        const path = join(paths.databases, name);
+        try {
+          const info = await envInfo(path);
+          out.push({ name, path, sizeBytes: info.fileSize, pageSize: info.pageSize, lastTxnId: info.lastTxnId, encrypted: info.encrypted, namedDatabases: info.namedDatabaseCount });
+        } catch (err) {
+          out.push({ name, path, error: (err as Error).message });
+        }
+      }
+      return out;
+    },
+    async checkDatabase(name) {
+      if (!(await hostedDatabases(paths.databases)).includes(name)) throw new NotFoundError(`no database ${JSON.stringify(name)} in ${paths.databases}`);
+    },
+    async checkNewDatabase(name) {
+      checkDatabaseName(name);
+      try {
+        await stat(join(paths.databases, name));
+      } catch {
+        return;
+      }
+      throw new DestinationNotEmptyError(`database ${name} already exists; a restore never writes over a database: choose a new name`);
+    },
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  const address = await app.listen({ port: options.port ?? DEFAULT_PORT, host });
+  runner.start();
+  log(`pagevault server ${packageVersion()} listening on ${address} (data ${resolve(options.dataDir)})`);
+  return {
+    url: address,
+    runner,
+    async close() {
+      await runner.stop();
+      await app.close();
+    },
+  };
+}
