@@ -67,10 +67,11 @@ function makeCron(expr: string, timeZone: string, what: string): Cron {
 /**
  * validateCron: throws InvalidArgumentError with a clear message when `expr` is not a
  * cron expression croner accepts, or `timeZone` (default 'UTC') is not a known IANA zone.
+ * `which` names the schedule in the message ("invalid full cron expression …").
  */
-export function validateCron(expr: string, timeZone = 'UTC'): void {
+export function validateCron(expr: string, timeZone = 'UTC', which?: 'full' | 'incremental'): void {
   validateTimeZone(timeZone);
-  makeCron(expr, timeZone, '');
+  makeCron(expr, timeZone, which ? `${which} ` : '');
 }
 
 /**

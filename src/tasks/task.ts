@@ -135,8 +135,8 @@ export function validateTask(input: TaskInput, context: TaskContext, existing?: 
   validateTimeZone(timeZone);
   const fullCron = pick('fullCron') ?? undefined;
   const incrementalCron = pick('incrementalCron') ?? undefined;
-  if (fullCron !== undefined) validateCron(str(fullCron, 'fullCron'), timeZone);
-  if (incrementalCron !== undefined) validateCron(str(incrementalCron, 'incrementalCron'), timeZone);
+  if (fullCron !== undefined) validateCron(str(fullCron, 'fullCron'), timeZone, 'full');
+  if (incrementalCron !== undefined) validateCron(str(incrementalCron, 'incrementalCron'), timeZone, 'incremental');
   if (fullCron === undefined && incrementalCron === undefined) {
     throw new InvalidArgumentError('a periodic task needs a full schedule, an incremental schedule, or both (for a single backup use a one-time backup)');
   }

@@ -24,7 +24,7 @@ describe('pagevault CLI', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Commands:/);
     expect(top.stdout).toMatch(/PAGEVAULT_ERR_NOT_FOUND/);
-    for (const c of ['backup', 'restore', 'verify', 'export', 'import', 'list', 'key', 'info', 'generate', 'load', 'demo']) {
+    for (const c of ['backup', 'restore', 'verify', 'export', 'import', 'list', 'serve', 'tasks', 'status', 'cancel', 'apikey', 'key', 'info', 'generate', 'load', 'demo']) {
       const h = cli(c, '--help');
       expect(h.code).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^Usage: pagevault ${c}`));
