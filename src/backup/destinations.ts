@@ -18,6 +18,7 @@ import type { Sink } from '../sinks/sink.js';
 import { readManifest, writeManifest } from './chain-store.js';
 import type { LoadedKey } from '../keys/index.js';
 import { acquireBackupLock, type BackupLock } from './lock.js';
+import { ByteCounter } from '../util/byte-counter.js';
 import type { ChainManifest } from './manifest.js';
 
 /** Destination: a folder path, a sink URL (file://, s3://, gs://, azure://, ftp://, ftps://, sftp://), or a Sink. */
@@ -83,9 +84,36 @@ export async function sameChainEverywhere(sinks: readonly Sink[], folder: string
  * (or the source failed); the caller records the file in the manifest of every destination
  * that holds it, then applies the policy (writeManifests).
  */
-export async function putFile(sinks: readonly Sink[], key: string, body: Readable, options: { signal?: AbortSignal; upload?: UploadMode }): Promise<FanOutResult> {
-  if (options.upload !== 'local-first' || sinks.length === 1) return putToAll(sinks, key, body, { signal: options.signal, policy: 'best-effort' });
-  return putLocalFirst(sinks, key, body, options.signal);
+export async function putFile(
+  sinks: readonly Sink[],
+  key: string,
+  body: Readable,
+  options: { signal?: AbortSignal; upload?: UploadMode; onDestinationBytes?: (index: number, bytes: number) => void },
+): Promise<FanOutResult> {
+  const onBytes = options.onDestinationBytes;
+  const counted = onBytes ? sinks.map((s, i) => countingPuts(s, (n) => onBytes(i, n))) : sinks;
+  if (options.upload !== 'local-first' || sinks.length === 1) return putToAll(counted, key, body, { signal: options.signal, policy: 'best-effort' });
+  return putLocalFirst(counted, key, body, options.signal);
+}
+
+/**
+ * countingPuts: `sink`, with each put's body counted as the sink consumes it (per-destination
+ * upload progress). A Proxy, so `instanceof` still sees the sink's class and its methods
+ * keep their own `this` (sinks use private fields).
+ */
+function countingPuts(sink: Sink, onBytes: (bytes: number) => void): Sink {
+  const put: Sink['put'] = (key, body, options) => {
+    const counter = new ByteCounter(onBytes);
+    body.on('error', (err) => counter.destroy(err));
+    return sink.put(key, body.pipe(counter), options);
+  };
+  return new Proxy(sink, {
+    get(target, prop) {
+      if (prop === 'put') return put;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**

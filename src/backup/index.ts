@@ -3,7 +3,7 @@
  * their names and manifests, and the one-backup-per-database lock.
  */
 export { backupSnapshot } from './snapshot-backup.js';
-export type { SnapshotBackupOptions, SnapshotBackupResult, BackupProgress } from './snapshot-backup.js';
+export type { SnapshotBackupOptions, SnapshotBackupResult, BackupProgress, DestinationUpload } from './snapshot-backup.js';
 export { backupJson } from './json-backup.js';
 export type { JsonBackupOptions, JsonBackupResult, JsonBackupProgress } from './json-backup.js';
 export { listAllChains, listChains, readManifest } from './chain-store.js';

@@ -34,7 +34,7 @@ import { newestChain } from './chain-store.js';
 import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice } from './destinations.js';
 import { withFile, type DatabaseIdentity, type ManifestFile } from './manifest.js';
 import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from './naming.js';
-import { defaultName, type SnapshotBackupOptions } from './snapshot-backup.js';
+import { defaultName, type DestinationUpload, type SnapshotBackupOptions } from './snapshot-backup.js';
 
 /** JsonBackupOptions: the snapshot options that apply, plus what a JSON export takes. */
 export interface JsonBackupOptions extends Omit<SnapshotBackupOptions, 'staging' | 'stagingDir' | 'onProgress'> {
@@ -57,6 +57,8 @@ export interface JsonBackupProgress {
   bytesIn: number;
   bytesOut: number;
   elapsedMs: number;
+  /** Bytes each destination has taken so far (in the order given). */
+  destinations: DestinationUpload[];
 }
 
 /** JsonBackupResult: what one JSON backup wrote. */
@@ -99,6 +101,8 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
   const dests = await openLockedDestinations(options.destination, info.dataPath, 'JSON backup');
   const { lock } = dests;
   const sink = dests.sinks[0];
+  const uploaded: number[] = dests.sinks.map(() => 0);
+  const uploads = (): DestinationUpload[] => dests.sinks.map((d, i) => ({ destination: d.name, bytes: uploaded[i] }));
   let env: RootDatabase | undefined;
   let ownEnv = false;
   let pinned: PinnedSnapshot | undefined;
@@ -145,7 +149,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       native: options.native,
       signal: options.signal,
       now: () => startedAt,
-      onProgress: (s) => options.onProgress?.({ phase: 'export', records: s.records, estimatedRecords, docs: s.docs, bytesIn: s.bytes, bytesOut, elapsedMs: performance.now() - started }),
+      onProgress: (s) => options.onProgress?.({ phase: 'export', records: s.records, estimatedRecords, docs: s.docs, bytesIn: s.bytes, bytesOut, elapsedMs: performance.now() - started, destinations: uploads() }),
     });
     const baseTxnId = last?.txnId ?? 0;
     const writer = createBackupWriter(
@@ -166,7 +170,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       bytesOut = total;
     });
     let fan: FanOutResult | undefined;
-    const put = putFile(dests.sinks, `${folder}/${fileName}`, countOut, { signal: options.signal, upload: options.upload }).then((r) => {
+    const put = putFile(dests.sinks, `${folder}/${fileName}`, countOut, { signal: options.signal, upload: options.upload, onDestinationBytes: (i, n) => (uploaded[i] = n) }).then((r) => {
       fan = r;
     });
     await Promise.all([put, pipeline(Readable.from(exporter.chunks(), { objectMode: false }), writer, countOut, { signal: options.signal })]);
@@ -214,7 +218,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
         for (const s of carried) putTombstoneConsumer(meta, `${s.name}/${name}`, lastEtag);
       });
     }
-    options.onProgress?.({ phase: 'done', records: stats.records, estimatedRecords, docs: stats.docs, bytesIn: stats.bytes, bytesOut, elapsedMs: performance.now() - started });
+    options.onProgress?.({ phase: 'done', records: stats.records, estimatedRecords, docs: stats.docs, bytesIn: stats.bytes, bytesOut, elapsedMs: performance.now() - started, destinations: uploads() });
     return {
       destination: sink.name,
       destinations: fan!.destinations,

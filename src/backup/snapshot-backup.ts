@@ -83,6 +83,14 @@ export interface BackupProgress {
   bytesIn: number;
   bytesOut: number;
   elapsedMs: number;
+  /** Bytes each destination has taken so far (in the order given). */
+  destinations: DestinationUpload[];
+}
+
+/** DestinationUpload: one destination's upload progress. */
+export interface DestinationUpload {
+  destination: string;
+  bytes: number;
 }
 
 /** SnapshotBackupResult: what one backup wrote. */
@@ -181,8 +189,9 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     let pages = 0;
     let bytesIn = 0;
     let bytesOut = 0;
+    const uploaded: number[] = dests.sinks.map(() => 0);
     const report = (phase: BackupProgress['phase']): void =>
-      options.onProgress?.({ phase, pages, totalPages, bytesIn, bytesOut, elapsedMs: performance.now() - started });
+      options.onProgress?.({ phase, pages, totalPages, bytesIn, bytesOut, elapsedMs: performance.now() - started, destinations: dests.sinks.map((d, i) => ({ destination: d.name, bytes: uploaded[i] })) });
     const countOut = new ByteCounter((total) => {
       bytesOut = total;
     });
@@ -196,7 +205,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     })), { objectMode: false });
     let fan: FanOutResult | undefined;
     const put = async (body: Readable): Promise<void> => {
-      fan = await putFile(dests.sinks, `${folder}/${fileName}`, body, { signal: options.signal, upload: options.upload });
+      fan = await putFile(dests.sinks, `${folder}/${fileName}`, body, { signal: options.signal, upload: options.upload, onDestinationBytes: (i, n) => (uploaded[i] = n) });
     };
 
     if (options.staging) {

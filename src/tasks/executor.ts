@@ -60,13 +60,13 @@ export function createExecutors(databasesDir: string, now?: () => Date): Executo
         const r = await backup({
           ...common,
           type: 'backup',
-          onProgress: (p) => ctx.onProgress({ phase: p.phase, done: p.records, total: p.estimatedRecords, unit: 'records', bytesIn: p.bytesIn, bytesOut: p.bytesOut, elapsedMs: p.elapsedMs }),
+          onProgress: (p) => ctx.onProgress({ phase: p.phase, done: p.records, total: p.estimatedRecords, unit: 'records', bytesIn: p.bytesIn, bytesOut: p.bytesOut, elapsedMs: p.elapsedMs, destinations: p.destinations }),
         });
         return outcome(r, undefined);
       }
       const r = await backup({
         ...common,
-        onProgress: (p) => ctx.onProgress({ phase: p.phase, done: p.pages, total: p.totalPages, unit: 'pages', bytesIn: p.bytesIn, bytesOut: p.bytesOut, elapsedMs: p.elapsedMs }),
+        onProgress: (p) => ctx.onProgress({ phase: p.phase, done: p.pages, total: p.totalPages, unit: 'pages', bytesIn: p.bytesIn, bytesOut: p.bytesOut, elapsedMs: p.elapsedMs, destinations: p.destinations }),
       });
       return outcome(r, r.pinnedMs);
     },

@@ -23,6 +23,8 @@ export interface OperationProgress {
   bytesIn: number;
   bytesOut: number;
   elapsedMs: number;
+  /** Backups: bytes each destination has taken so far. */
+  destinations?: Array<{ destination: string; bytes: number }>;
 }
 
 /** BackupOutcome: what a finished backup wrote (a summary of the backup result). */

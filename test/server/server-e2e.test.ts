@@ -180,7 +180,9 @@ describe('pagevault serve and the CLI, end to end', () => {
     const manualDest = join(dir, 'manual');
     const task = await client().createTask({ database: 'orders', destinations: [slowDest], fullCron: '0 0 1 1 *', compression: 'gzip', level: 9, name: 'slow' });
     const first = await client().backupNow(task.id, 'full');
-    await runningWithProgress(first.id);
+    const running = await runningWithProgress(first.id);
+    // Per-destination upload progress is readable while it runs.
+    expect(running.progress!.destinations).toEqual([{ destination: expect.stringContaining('slow') as unknown, bytes: expect.any(Number) as unknown }]);
     const second = cli('backup', '--url', server.url, '--database', 'orders', '--dest', manualDest, '--nowait', '--json');
     expect(second.code, second.stderr).toBe(0);
     const queued = JSON.parse(second.stdout) as OperationRecord;

@@ -26,7 +26,8 @@ const ago = (iso: string | undefined): string => (iso ? iso.replace('T', ' ').re
 export function formatOperation(op: OperationRecord): string {
   const what = op.type === 'restore' ? `restore into ${op.database}` : `${op.trigger} ${op.kind ?? ''} ${op.backupType ?? ''} of ${op.database}`.replace(/\s+/g, ' ');
   const p = op.progress;
-  const progress = op.isRunning && p ? ` ${p.done}/${p.total} ${p.unit}, ${formatBytes(p.bytesOut)} written` : '';
+  const uploads = p?.destinations && p.destinations.length > 1 ? ` (${p.destinations.map((d) => `${d.destination}: ${formatBytes(d.bytes)}`).join(', ')})` : '';
+  const progress = op.isRunning && p ? ` ${p.done}/${p.total} ${p.unit}, ${formatBytes(p.bytesOut)} written${uploads}` : '';
   const time = op.durationMs !== undefined ? ` in ${(op.durationMs / 1000).toFixed(1)}s` : '';
   const err = op.error ? ` — ${op.error.code}: ${op.error.message}` : '';
   return `${ago(op.endedAt ?? op.startedAt ?? op.queuedAt)}  ${op.status.padEnd(9)} ${what}${progress}${time}${op.coalesced ? ` (+${op.coalesced} folded)` : ''}${err}  [${op.id}]`;
