@@ -294,3 +294,9 @@ export class TimeoutError extends PagevaultError {
     super(ErrorCodes.TIMEOUT, message);
   }
 }
+
+/** errorInfo: `{ code, message }` of any thrown value (PAGEVAULT_ERR_INTERNAL when it has no code); for status records and replies. */
+export function errorInfo(err: unknown): { code: string; message: string } {
+  const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'PAGEVAULT_ERR_INTERNAL';
+  return { code, message: err instanceof Error ? err.message : String(err) };
+}

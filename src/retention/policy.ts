@@ -175,7 +175,7 @@ export function applyRetention(chains: ChainSummary[], policy: RetentionPolicy, 
     }
     const age = nowMs - j.newest.at;
     const newestIso = new Date(j.newest.at).toISOString();
-    if (age >= policy.minimumAgeMs) {
+    if (age > policy.minimumAgeMs) {
       return { folder, action: 'remove', reason: `removed: newest file ${j.newest.file.name} (${newestIso}) is ${formatDuration(age)} old, older than the retention period of ${period}` };
     }
     return { folder, action: 'keep', reason: `kept: newest file ${j.newest.file.name} (${newestIso}) is within the retention period of ${period}` };

@@ -21,14 +21,23 @@
  *   POST   /operations/:id/cancel           → operation
  *   GET    /backups?destination=URL[&database=]  chains and their restore points
  *   POST   /restore                         { source, database, upto?, defrag?, encryption?, startTimeoutMs? } → 202 operation
+ *   POST   /destinations/test               { destination } → { ok, step?, error? } (a small put/stat/get/remove)
+ *   GET    /schedule/preview?fullCron=&incrementalCron=&timeZone=&count=   next runs, in UTC and local time
+ *
+ * Wherever a body has `encryption`, it may carry the key by value (`{ mode: 'key', key:
+ * base64 }`): the server stores it as a key file (stored-keys.ts) and keeps only the path.
+ * The Studio's files are served at /studio/ (studio.ts), without a key.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listAllChains, readManifest } from '../backup/chain-store.js';
 import { ErrorCodes, InvalidArgumentError, isPagevaultError, UnauthorizedError } from '../errors.js';
 import { openSink, redact } from '../sinks/registry.js';
 import type { TaskRunner } from '../tasks/runner.js';
-import type { TaskEncryption } from '../tasks/task.js';
 import type { ApiKeyChecker } from './api-keys.js';
+import { isStudioUrl } from './studio.js';
+import { storeSentKey } from './stored-keys.js';
+import { probeDestination } from '../sinks/probe.js';
+import { nextRuns, validateCron, validateTimeZone } from '../schedule/index.js';
 
 /** RouteDeps: what the routes use. */
 export interface RouteDeps {
@@ -41,6 +50,8 @@ export interface RouteDeps {
   checkDatabase(name: string): Promise<void>;
   /** Throws unless `name` is a valid name no hosted database has (DestinationNotEmptyError when taken). */
   checkNewDatabase(name: string): Promise<void>;
+  /** Where keys sent by value are stored (stored-keys.ts). */
+  keysDir: string;
 }
 
 /** httpStatus: the HTTP status for an error code. */
@@ -77,10 +88,6 @@ const body = (req: FastifyRequest): Body => {
 };
 const param = (req: FastifyRequest, name: string): string => (req.params as Record<string, string>)[name];
 
-function encryptionOf(value: unknown): TaskEncryption | undefined {
-  if (value === undefined || value === null) return undefined;
-  return value as TaskEncryption;
-}
 
 function stringList(value: unknown, what: string): string[] {
   if (typeof value === 'string') return [value];
@@ -105,7 +112,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: ErrorCodes.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/health' || req.url.startsWith('/health?')) return;
+    if (req.url === '/health' || req.url.startsWith('/health?') || isStudioUrl(req.url)) return;
     const key = presentedKey(req);
     if (!key) throw new UnauthorizedError('an API key is required: send "Authorization: Bearer <key>" or "X-Api-Key: <key>"');
     if (!deps.keys.check(key)) throw new UnauthorizedError('the API key is not valid');
@@ -122,16 +129,21 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       type: b.type as 'snapshot' | 'backup' | undefined,
       destinations: stringList(b.destinations ?? b.destination, 'destinations'),
       incremental: b.incremental === true,
-      encryption: encryptionOf(b.encryption),
+      encryption: await storeSentKey(b.encryption, deps.keysDir),
       ...(b.compression ? { compression: b.compression as 'zstd' | 'gzip' | 'none' } : {}),
     });
     return reply.status(202).send(op);
   });
 
   app.get('/tasks', async () => runner.allStatus());
-  app.post('/tasks', async (req, reply) => reply.status(201).send(await runner.createTask(body(req))));
+  /** A task body, with a key sent by value stored as a key file first. */
+  const taskBody = async (req: FastifyRequest): Promise<Body> => {
+    const b = body(req);
+    return b.encryption === undefined ? b : { ...b, encryption: await storeSentKey(b.encryption, deps.keysDir) };
+  };
+  app.post('/tasks', async (req, reply) => reply.status(201).send(await runner.createTask(await taskBody(req))));
   app.get('/tasks/:id', async (req) => runner.taskStatus(param(req, 'id')));
-  app.put('/tasks/:id', async (req) => runner.updateTask(param(req, 'id'), body(req)));
+  app.put('/tasks/:id', async (req) => runner.updateTask(param(req, 'id'), await taskBody(req)));
   app.delete('/tasks/:id', async (req, reply) => {
     runner.deleteTask(param(req, 'id'));
     return reply.status(204).send();
@@ -158,6 +170,24 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
   app.get('/operations/:id', async (req) => runner.operation(param(req, 'id')));
   app.post('/operations/:id/cancel', async (req) => runner.cancel(param(req, 'id')));
+
+  app.post('/destinations/test', async (req) => {
+    const d = body(req).destination;
+    if (typeof d !== 'string' || d.trim() === '') throw new InvalidArgumentError('Expected "destination": a folder path or URL');
+    return probeDestination(d.trim());
+  });
+
+  app.get('/schedule/preview', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const timeZone = q.timeZone || 'UTC';
+    validateTimeZone(timeZone);
+    if (q.fullCron) validateCron(q.fullCron, timeZone, 'full');
+    if (q.incrementalCron) validateCron(q.incrementalCron, timeZone, 'incremental');
+    const count = Math.min(20, Math.max(1, Number(q.count ?? 5) || 5));
+    const runs = nextRuns({ fullCron: q.fullCron || undefined, incrementalCron: q.incrementalCron || undefined, timeZone, hasFullYet: q.hasFullYet !== 'false' }, new Date(), count);
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'medium', timeStyle: 'short' });
+    return { timeZone, runs: runs.map((r) => ({ at: r.at.toISOString(), kind: r.kind, local: local.format(r.at) })) };
+  });
 
   app.get('/backups', async (req) => {
     const q = req.query as Record<string, string | undefined>;
@@ -203,7 +233,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         database: b.database,
         ...(typeof b.upto === 'string' || typeof b.upto === 'number' ? { upto: b.upto } : {}),
         defrag: b.defrag === true,
-        encryption: encryptionOf(b.encryption),
+        encryption: await storeSentKey(b.encryption, deps.keysDir),
       },
       startTimeoutMs,
     );

@@ -5,6 +5,7 @@
  *   <data>/databases/<name>/        one lmdb-js environment per hosted database
  *   <data>/.pagevault/state.json    tasks, run state and history (tasks/state.ts)
  *   <data>/.pagevault/api-keys.json hashed API keys (api-keys.ts)
+ *   <data>/.pagevault/keys/         encryption keys clients sent with tasks (stored-keys.ts)
  *
  * Writers (the application, `pagevault load`) write to the databases from their own
  * processes; backups pin a snapshot and read pages while they go on. The server binds to
@@ -16,6 +17,7 @@ import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import { DestinationNotEmptyError, NotFoundError } from '../errors.js';
 import { envInfo } from '../snapshot/index.js';
+import { DbNames } from '../docdb/layout.js';
 import { destinationSchemes } from '../sinks/registry.js';
 import { systemClock, type Clock } from '../tasks/clock.js';
 import { checkDatabaseName, createExecutors, keyFor } from '../tasks/executor.js';
@@ -23,6 +25,7 @@ import type { OperationRecord } from '../tasks/operation.js';
 import { TaskRunner } from '../tasks/runner.js';
 import { apiKeyChecker, readApiKeys } from './api-keys.js';
 import { registerRoutes } from './routes.js';
+import { registerStudio } from './studio.js';
 
 /** ServerOptions: see `pagevault serve --help`. */
 export interface ServerOptions {
@@ -49,9 +52,9 @@ export interface PagevaultServer {
 export const DEFAULT_PORT = 8470;
 
 /** serverPaths: where a data folder keeps what. */
-export function serverPaths(dataDir: string): { databases: string; stateFile: string; apiKeys: string } {
+export function serverPaths(dataDir: string): { databases: string; stateFile: string; apiKeys: string; keys: string } {
   const root = resolve(dataDir);
-  return { databases: join(root, 'databases'), stateFile: join(root, '.pagevault', 'state.json'), apiKeys: join(root, '.pagevault', 'api-keys.json') };
+  return { databases: join(root, 'databases'), stateFile: join(root, '.pagevault', 'state.json'), apiKeys: join(root, '.pagevault', 'api-keys.json'), keys: join(root, '.pagevault', 'keys') };
 }
 
 function packageVersion(): string {
@@ -78,6 +81,18 @@ async function hostedDatabases(dir: string): Promise<string[]> {
   return names.sort();
 }
 
+/** databaseKind: docdb, env or encrypted, from the data file (undefined when it cannot be read: validation then says what it can). */
+async function databaseKind(path: string): Promise<'docdb' | 'env' | 'encrypted' | undefined> {
+  try {
+    const info = await envInfo(path);
+    if (info.encrypted) return 'encrypted';
+    const names = new Set((info.namedDatabases ?? []).map((d) => d.name));
+    return names.has(DbNames.docs) && names.has(DbNames.meta) ? 'docdb' : 'env';
+  } catch {
+    return undefined;
+  }
+}
+
 /** startServer: open the data folder, start the task runner and listen. */
 export async function startServer(options: ServerOptions): Promise<PagevaultServer> {
   const paths = serverPaths(options.dataDir);
@@ -91,8 +106,10 @@ export async function startServer(options: ServerOptions): Promise<PagevaultServ
     context: async (input, existing) => {
       const encryption = input.encryption ?? existing?.encryption;
       const key = await keyFor(encryption);
-      return { databases: await hostedDatabases(paths.databases), schemes: destinationSchemes(), databaseKeyId: null, taskKeyId: key?.id ?? null };
+      const database = input.database ?? existing?.database;
+      return { databases: await hostedDatabases(paths.databases), schemes: destinationSchemes(), databaseKeyId: null, taskKeyId: key?.id ?? null, databaseKind: database ? await databaseKind(join(paths.databases, database)) : undefined };
     },
+    onSaveError: (err) => log(`cannot write the server state ${paths.stateFile}: ${(err as Error).message} (kept in memory; retried at the next change)`),
     onChange: (op?: OperationRecord) => {
       if (!op || op.isRunning || op.status === 'queued' || logged.has(op.id)) return;
       logged.add(op.id);
@@ -104,8 +121,10 @@ export async function startServer(options: ServerOptions): Promise<PagevaultServ
 
   const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
   const keys = apiKeyChecker(() => readApiKeys(paths.apiKeys));
+  registerStudio(app);
   registerRoutes(app, {
     runner,
+    keysDir: paths.keys,
     keys: { check: (k) => (keys.reload(), keys.check(k)) },
     version: packageVersion(),
     async databases() {

@@ -75,9 +75,3 @@ export interface OperationRecord {
   result?: BackupOutcome | RestoreOutcome;
   error?: { code: string; message: string };
 }
-
-/** errorInfo: `{ code, message }` of any thrown value. */
-export function errorInfo(err: unknown): { code: string; message: string } {
-  const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'PAGEVAULT_ERR_INTERNAL';
-  return { code, message: err instanceof Error ? err.message : String(err) };
-}

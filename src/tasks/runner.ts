@@ -31,10 +31,10 @@
  *   are recorded as failed with PAGEVAULT_ERR_INTERRUPTED.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, NotFoundError, RestoreBusyError, InterruptedError, AbortedError } from '../errors.js';
+import { AbortedError, errorInfo, InterruptedError, InvalidArgumentError, IoError, NotFoundError, RestoreBusyError } from '../errors.js';
 import { nextRuns, type RunKind } from '../schedule/index.js';
 import type { Clock } from './clock.js';
-import { errorInfo, type BackupOutcome, type OperationProgress, type OperationRecord, type RestoreOutcome, type Trigger } from './operation.js';
+import { type BackupOutcome, type OperationProgress, type OperationRecord, type RestoreOutcome, type Trigger } from './operation.js';
 import { emptyState, HISTORY_LIMIT, loadState, saveState, type PersistedState, type RunSummary, type TaskRunState } from './state.js';
 import { validateTask, type TaskContext, type TaskDefinition, type TaskEncryption, type TaskInput, type TaskType } from './task.js';
 
@@ -91,6 +91,8 @@ export interface TaskRunnerOptions {
   context(task: TaskInput, existing?: TaskDefinition): Promise<TaskContext> | TaskContext;
   /** Called after every change of an operation or task state (status streams, logs). */
   onChange?(op?: OperationRecord): void;
+  /** Called when the state file could not be written after a run's status change (the state stays in memory and is written at the next save that works). */
+  onSaveError?(err: unknown): void;
 }
 
 /** TaskStatusName: active, disabled, running or error (the last run failed). */
@@ -216,9 +218,10 @@ export class TaskRunner {
   async createTask(input: TaskInput): Promise<TaskDefinition> {
     const task = validateTask(input, await this.#o.context(input));
     if (this.#state.tasks.some((t) => t.name === task.name)) throw new InvalidArgumentError(`a task named ${JSON.stringify(task.name)} already exists`);
-    this.#state.tasks.push(task);
-    this.#state.taskState[task.id] = { lastCheck: this.#o.clock.now().toISOString(), hasFullYet: false };
-    this.#changed();
+    this.#commit(() => {
+      this.#state.tasks.push(task);
+      this.#state.taskState[task.id] = { lastCheck: this.#o.clock.now().toISOString(), hasFullYet: false };
+    });
     return { ...task };
   }
 
@@ -226,13 +229,14 @@ export class TaskRunner {
     const existing = this.getTask(id);
     const task = validateTask(input, await this.#o.context(input, existing), existing);
     if (this.#state.tasks.some((t) => t.name === task.name && t.id !== task.id)) throw new InvalidArgumentError(`a task named ${JSON.stringify(task.name)} already exists`);
-    const st = this.#taskState(task.id);
-    // A new database, type or destination set means new chains: the first run is a full again.
-    if (existing.database !== task.database || existing.type !== task.type || existing.destinations.join('\n') !== task.destinations.join('\n')) st.hasFullYet = false;
-    // Re-enabling starts the schedule from now: runs missed while disabled are not made up.
-    if (!existing.enabled && task.enabled) st.lastCheck = this.#o.clock.now().toISOString();
-    this.#state.tasks[this.#state.tasks.indexOf(existing)] = task;
-    this.#changed();
+    this.#commit(() => {
+      const st = this.#taskState(task.id);
+      // A new database, type or destination set means new chains: the first run is a full again.
+      if (existing.database !== task.database || existing.type !== task.type || existing.destinations.join('\n') !== task.destinations.join('\n')) st.hasFullYet = false;
+      // Re-enabling starts the schedule from now: runs missed while disabled are not made up.
+      if (!existing.enabled && task.enabled) st.lastCheck = this.#o.clock.now().toISOString();
+      this.#state.tasks[this.#state.tasks.indexOf(existing)] = task;
+    });
     return { ...task };
   }
 
@@ -243,25 +247,27 @@ export class TaskRunner {
   /** deleteTask: remove the task; its queued runs are cancelled, a running one finishes. Backups it wrote stay. */
   deleteTask(id: string): void {
     const task = this.getTask(id);
+    this.#commit(() => {
+      this.#state.tasks = this.#state.tasks.filter((t) => t.id !== task.id);
+      delete this.#state.taskState[task.id];
+    });
     for (const q of this.#queues.values()) {
       for (const w of q.waiting.filter((x) => x.op.taskId === task.id)) {
         q.waiting.splice(q.waiting.indexOf(w), 1);
         this.#finish(w.op, 'cancelled', undefined, new AbortedError('the task was deleted'));
       }
     }
-    this.#state.tasks = this.#state.tasks.filter((t) => t.id !== task.id);
-    delete this.#state.taskState[task.id];
-    this.#changed();
   }
 
   /** delay: skip the task's scheduled runs until `until` (null: stop delaying). Backup now still works. */
   delay(id: string, until: Date | null): TaskStatus {
     const task = this.getTask(id);
     if (until !== null && (!(until instanceof Date) || Number.isNaN(until.getTime()))) throw new InvalidArgumentError(`Expected a valid date to delay until but received ${String(until)}`);
-    const st = this.#taskState(task.id);
-    if (until === null) delete st.delayedUntil;
-    else st.delayedUntil = until.toISOString();
-    this.#changed();
+    this.#commit(() => {
+      const st = this.#taskState(task.id);
+      if (until === null) delete st.delayedUntil;
+      else st.delayedUntil = until.toISOString();
+    });
     return this.taskStatus(task.id);
   }
 
@@ -653,7 +659,36 @@ export class TaskRunner {
     this.#o.onChange?.(op);
   }
 
+  /**
+   * #commit: apply a change a caller asked for (create, update, delete, delay) and write it
+   * through; if the state file cannot be written, undo the change and throw, so the caller
+   * never sees a change that a restart would lose.
+   */
+  #commit(change: () => void): void {
+    const before = { tasks: [...this.#state.tasks], taskState: structuredClone(this.#state.taskState) };
+    change();
+    try {
+      if (this.#o.stateFile) saveState(this.#o.stateFile, this.#state);
+    } catch (err) {
+      this.#state.tasks = before.tasks;
+      this.#state.taskState = before.taskState;
+      throw err instanceof IoError ? err : new IoError(`cannot write the server state: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.#started) this.#arm();
+    this.#o.onChange?.();
+  }
+
+  /**
+   * #save: write the state after the runner's own changes (ticks, operation status). A
+   * failure (a full disk) must not crash a timer callback or lose the run: the state stays
+   * in memory, is written at the next save that works, and the error is reported.
+   */
   #save(): void {
-    if (this.#o.stateFile) saveState(this.#o.stateFile, this.#state);
+    if (!this.#o.stateFile) return;
+    try {
+      saveState(this.#o.stateFile, this.#state);
+    } catch (err) {
+      this.#o.onSaveError?.(err);
+    }
   }
 }

@@ -80,6 +80,13 @@ export interface TaskContext {
   databaseKeyId?: string | null;
   /** Key id of the task's key (the caller loads it), when the task has one. */
   taskKeyId?: string | null;
+  /**
+   * What the database is, when known: a pagevault document database, a plain lmdb-js
+   * environment, or one whose pages lmdb-js encrypts. JSON backups read documents, so they
+   * refuse an encrypted database, and their incrementals follow document etags, so they
+   * need a document database.
+   */
+  databaseKind?: 'docdb' | 'env' | 'encrypted';
 }
 
 /** DEFAULT_RETENTION: disabled (keep everything) unless the task says otherwise. */
@@ -99,8 +106,12 @@ export function destinationScheme(dest: string): string {
   return m ? m[1].toLowerCase() : 'file';
 }
 
-/** generatedTaskName: `<type> to <scheme://host or folder>[ +N]`, shown when a task has no name. */
-export function generatedTaskName(type: TaskType, destinations: readonly string[]): string {
+/**
+ * generatedTaskName: `<database> <type> to <scheme://host/path or folder>[ +N]`, for a task
+ * without a name (no credentials or query strings). The database is part of it because
+ * tasks of several databases often share one destination, and names are unique.
+ */
+export function generatedTaskName(database: string, type: TaskType, destinations: readonly string[]): string {
   const first = destinations[0];
   let where: string;
   try {
@@ -109,7 +120,7 @@ export function generatedTaskName(type: TaskType, destinations: readonly string[
   } catch {
     where = first;
   }
-  return `${type} to ${redact(where)}${destinations.length > 1 ? ` +${destinations.length - 1}` : ''}`;
+  return `${database} ${type} to ${redact(where)}${destinations.length > 1 ? ` +${destinations.length - 1}` : ''}`;
 }
 
 /**
@@ -171,6 +182,13 @@ export function validateTask(input: TaskInput, context: TaskContext, existing?: 
     }
   }
 
+  if (type === 'backup' && context.databaseKind === 'encrypted') {
+    throw new InvalidArgumentError(`database ${database} is encrypted by lmdb-js, and a JSON backup must read its documents: use a snapshot task (it copies the encrypted pages as they are)`);
+  }
+  if (type === 'backup' && incrementalCron !== undefined && context.databaseKind === 'env') {
+    throw new InvalidArgumentError(`JSON incremental backups follow the etags of a pagevault document database, and ${database} is a plain lmdb-js environment: give the JSON task only a full schedule, or use a snapshot task for incrementals`);
+  }
+
   const compression = pick('compression');
   if (compression !== undefined && !COMPRESSIONS.includes(compression)) throw new InvalidArgumentError(`unknown compression ${JSON.stringify(compression)}: expected zstd, gzip or none`);
   const level = pick('level');
@@ -178,8 +196,8 @@ export function validateTask(input: TaskInput, context: TaskContext, existing?: 
   const enabled = pick('enabled') ?? true;
   if (typeof enabled !== 'boolean') throw new InvalidArgumentError(`Expected a boolean for enabled but received ${JSON.stringify(enabled)}`);
   const nameIn = pick('name');
-  const name = nameIn === undefined || nameIn === null || (existing && input.name === undefined && existing.name === generatedTaskName(existing.type, existing.destinations))
-    ? generatedTaskName(type, dests)
+  const name = nameIn === undefined || nameIn === null || (existing && input.name === undefined && existing.name === generatedTaskName(existing.database, existing.type, existing.destinations))
+    ? generatedTaskName(database, type, dests)
     : str(nameIn, 'name');
   const preferredNode = input.preferredNode === null ? undefined : pick('preferredNode');
 
