@@ -18,6 +18,14 @@ export default tseslint.config(
     },
   },
   {
+    // The Studio: plain ES modules run by the browser.
+    files: ['studio/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', sessionStorage: 'readonly', fetch: 'readonly', navigator: 'readonly', crypto: 'readonly', btoa: 'readonly', Blob: 'readonly', URLSearchParams: 'readonly', Node: 'readonly', Intl: 'readonly' },
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/native/**', 'src/snapshot/**', 'src/restore/**', 'src/json/**'],
     rules: {

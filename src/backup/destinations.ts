@@ -104,6 +104,10 @@ export async function putFile(
 function countingPuts(sink: Sink, onBytes: (bytes: number) => void): Sink {
   const put: Sink['put'] = (key, body, options) => {
     const counter = new ByteCounter(onBytes);
+    // The sink attaches its own error handling when it starts reading, which may be after an
+    // await (a folder to create, a connection to open); an abort before that must not be an
+    // uncaught 'error' event. The sink still sees the error: the stream is destroyed with it.
+    counter.on('error', () => undefined);
     body.on('error', (err) => counter.destroy(err));
     return sink.put(key, body.pipe(counter), options);
   };
