@@ -236,4 +236,30 @@ describe('Studio, in Chromium', () => {
     expect(await page.locator('main').textContent()).not.toMatch(/\bnull\b|\bundefined\b|NaN/);
     await expect.poll(() => page.locator('[data-role=history] tbody tr[data-status=succeeded]').count(), { timeout: 120_000 }).toBe(1);
   });
+
+  it('edits a task (keeping its key) and deletes it after confirming', async () => {
+    const client = new PagevaultClient(server.url, apiKey);
+    const before = (await client.task('orders nightly')).task;
+    await page.goto(`${server.url}/studio/#/tasks/${before.id}`);
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit task orders nightly' }).waitFor();
+    // The form shows what the task has.
+    expect(await page.locator('[data-role=incremental-cron]').inputValue()).toBe('*/30 * * * *');
+    expect(await page.locator('[data-field=path]').inputValue()).toBe(dest());
+    await page.locator('[data-role=incremental-cron]').fill('15 * * * *');
+    await page.locator('[data-role=save]').click();
+    await page.getByRole('heading', { name: 'Task orders nightly' }).waitFor();
+    const after = (await client.task(before.id)).task;
+    expect(after).toEqual({ ...before, incrementalCron: '15 * * * *' });
+
+    // Delete asks first; Cancel keeps the task.
+    await page.locator('[data-role=delete]').click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    expect((await client.tasks()).map((t) => t.task.name)).toContain('orders nightly');
+    await page.locator('[data-role=delete]').click();
+    await shot('11-delete-confirm');
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Backups of orders' }).waitFor();
+    expect((await client.tasks()).map((t) => t.task.name)).not.toContain('orders nightly');
+  });
 });
