@@ -5,7 +5,7 @@
  * change it, take an incremental, restore the chain into a new folder and verify that the
  * restored database equals the source at the backup's transaction, and verify the chain;
  * then the same with JSON backups (full, changes, incremental, restore with the indexes
- * rebuilt, comparison).
+ * rebuilt, comparison); then a periodic task run by the task runner for two scheduled runs.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -23,6 +23,10 @@ import {
   restoreSnapshot,
   runLoad,
   verifyChain,
+  createExecutors,
+  destinationSchemes,
+  systemClock,
+  TaskRunner,
 } from '../../index.js';
 import type { CommandSpec, ParsedOptions } from '../args.js';
 import { formatBytes, formatCount, ProgressBar } from '../output.js';
@@ -35,7 +39,8 @@ export const spec: CommandSpec = {
   description: [
     'Creates the demo database once (DIR/db), then: full snapshot backup while a writer runs, changes,',
     'incremental backup, restore into a new folder, comparison with the source, and chain verification;',
-    'then a JSON backup, changes, a JSON incremental, and its restore (indexes rebuilt) compared with the source.',
+    'then a JSON backup, changes, a JSON incremental, and its restore (indexes rebuilt) compared with the source;',
+    'then a periodic task (incremental every 2 seconds, first run full) run by the task runner while a writer commits.',
     'Backups go to DIR/backups (encrypted with DIR/demo.key); each run adds to the same chain.',
   ].join('\n'),
   options: {
@@ -119,8 +124,44 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
   const jsame = await sameContent(path, jto, undefined, ['@meta']);
   io.out(`   restored ${formatCount(jr.docs)} documents in ${jr.recordSeconds.toFixed(2)}s and rebuilt ${jr.indexes} indexes (${formatCount(jr.indexEntries)} entries) in ${jr.indexSeconds.toFixed(2)}s: ${jsame ? 'every database identical to the source' : 'DIFFERENT from the source'}`);
   io.out('');
-  io.out('Backups can also go to S3, Google Cloud, Azure, FTP and SFTP, several at once (pagevault backup --help). Not built yet: schedules, retention and the server (issue 6).');
-  return same && jsame ? 0 : 1;
+  io.out('7. A periodic task (what `pagevault serve` runs): incremental every 2 seconds, the first run a full, while a writer commits:');
+  const scheduled = await demoTask(dir, io);
+  io.out('');
+  io.out('Backups can also go to S3, Google Cloud, Azure, FTP and SFTP, several at once (pagevault backup --help).');
+  io.out('`pagevault serve --data DIR` hosts DIR/databases/<name> with tasks, retention, status and an HTTP API; the Studio is at /studio/.');
+  return same && jsame && scheduled ? 0 : 1;
+}
+
+/** demoTask: run a scheduled task on the demo database with the real runner for two runs; true when both succeeded. */
+async function demoTask(dir: string, io: Io): Promise<boolean> {
+  const runner = new TaskRunner({
+    clock: systemClock,
+    // The demo database is DIR/db, so the hosted-databases folder is DIR and the database is "db".
+    executors: createExecutors(dir),
+    context: () => ({ databases: ['db'], schemes: destinationSchemes() }),
+  });
+  const task = await runner.createTask({ name: 'demo every 2s', database: 'db', incrementalCron: '*/2 * * * * *', destinations: [join(dir, 'scheduled')], retention: { enabled: true, minimumAgeMs: 3_600_000 } });
+  const stopWriter = new AbortController();
+  const load = runLoad({ path: join(dir, 'db'), writesPerSec: 500, durationSec: 60, signal: stopWriter.signal, seed: `demo-task-${Date.now()}` });
+  runner.start();
+  try {
+    const deadline = Date.now() + 30_000;
+    while (runner.operations({ taskId: task.id }).filter((o) => !o.isRunning && o.status !== 'queued').length < 2 && Date.now() < deadline && !io.signal.aborted) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await runner.stop();
+    stopWriter.abort();
+    await load;
+  }
+  const s = runner.taskStatus(task.id);
+  const ops = runner.operations({ taskId: task.id }).reverse();
+  for (const op of ops) {
+    const r = op.result as { fileKind?: string; txnId?: number; bytesWritten?: number } | undefined;
+    io.out(`   ${op.status} ${op.trigger} run: ${r?.fileKind ?? op.kind} of txn ${r?.txnId ?? '?'}, ${formatBytes(r?.bytesWritten ?? 0)} in ${((op.durationMs ?? 0) / 1000).toFixed(2)}s${op.error ? ` (${op.error.code}: ${op.error.message})` : ''}`);
+  }
+  io.out(`   task status ${s.status}; last full ${s.lastFull?.at ?? '-'}, last incremental ${s.lastIncremental?.at ?? '-'}; retention 1 hour on ${join(dir, 'scheduled')}`);
+  return ops.length >= 2 && ops.every((o) => o.status === 'succeeded');
 }
 
 /**
