@@ -25,14 +25,23 @@ export async function listChains(sink: Sink, database: string, type: BackupType,
 /** listAllChains: every chain folder (any database, any type) under `prefix`, oldest first. */
 export async function listAllChains(sink: Sink, prefix = ''): Promise<ChainRef[]> {
   const seen = new Map<string, ChainRef>();
-  for await (const obj of sink.list(prefix)) {
-    if (!obj.key.endsWith(`/${MANIFEST_NAME}`)) continue;
-    const folder = obj.key.slice(0, -MANIFEST_NAME.length - 1);
+  for await (const key of keysOf(sink, prefix)) {
+    if (!key.endsWith(`/${MANIFEST_NAME}`)) continue;
+    const folder = key.slice(0, -MANIFEST_NAME.length - 1);
     const name = folder.slice(folder.lastIndexOf('/') + 1);
     const parsed = parseChainFolderName(name);
     if (parsed) seen.set(folder, { folder, ...parsed });
   }
   return [...seen.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+}
+
+/** keysOf: the keys under `prefix`, by `listKeys` where the sink has it (cheaper), else by `list`. */
+async function* keysOf(sink: Sink, prefix: string): AsyncIterable<string> {
+  if (sink.listKeys) {
+    yield* sink.listKeys(prefix);
+    return;
+  }
+  for await (const obj of sink.list(prefix)) yield obj.key;
 }
 
 /** readManifest: the manifest of the chain in `folder`; ChainBrokenError when it is missing. */

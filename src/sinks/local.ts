@@ -75,21 +75,37 @@ export class LocalSink implements Sink {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for (const { key, full } of await this.#walk(prefix)) {
+      const s = await stat(full).catch(() => undefined);
+      if (s) yield { key, size: s.size, modified: s.mtime };
+    }
+  }
+
+  /** listKeys: the keys `list` would give, without a stat per file (chain discovery needs only names). */
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    for (const { key } of await this.#walk(prefix)) yield key;
+  }
+
+  /** The finished files under `prefix`, read from the deepest folder the prefix names (not the whole tree). */
+  async #walk(prefix: string): Promise<Array<{ key: string; full: string }>> {
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = folder ? join(this.root, ...folder.split('/')) : this.root;
     let entries;
     try {
-      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+      entries = await readdir(start, { recursive: true, withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw wrapIo(err, `listing ${this.root}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw wrapIo(err, `listing ${start}`);
     }
+    const out: Array<{ key: string; full: string }> = [];
     for (const e of entries) {
       if (!e.isFile() || e.name.endsWith(IN_PROGRESS)) continue;
       const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
       const key = relative(this.root, full).split(sep).join('/');
-      if (!key.startsWith(prefix)) continue;
-      const s = await stat(full).catch(() => undefined);
-      if (s) yield { key, size: s.size, modified: s.mtime };
+      if (key.startsWith(prefix)) out.push({ key, full });
     }
+    return out;
   }
 
   async remove(key: string): Promise<void> {

@@ -56,6 +56,8 @@ export interface Sink {
   get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   stat(key: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Optional: the keys `list(prefix)` would give, where names alone are cheaper to get (a local folder: no stat per file). */
+  listKeys?(prefix: string): AsyncIterable<string>;
   remove(key: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,14 +1,13 @@
 /**
- * Three and a half months of a weekly-full task with incrementals every four hours and a
+ * Three and a half months of a weekly-full task with hourly incrementals and a
  * 7-day retention, in Europe/Oslo across the spring DST switch, driven by a FakeClock the
  * way a server's timer drives it. Backups here are written by a small in-test executor (a
  * marker file and a real manifest.json per run, through LocalSink and chain-store), the
  * real retention executor lists and removes chains on the real folder.
- * (simulation-real.test.ts runs real hourly backups over five weeks; listing a local
- * folder stats every file, so months of hourly runs would take a minute.)
+ * (simulation-real.test.ts runs real hourly backups over five weeks.)
  *
  * The expected runs are computed here from the calendar with Intl, independently of the
- * runner and croner: an incremental at every local hour divisible by 4, a full on Sunday
+ * runner and croner: an incremental at every hour, a full on Sunday
  * at the first instant at or after 02:00 local time (03:00 on the day 02:00 does not
  * exist), and the first run a full. After every run the destination must hold exactly the
  * chains whose newest file is at most 7 days old, plus the newest chain, each with every
@@ -86,7 +85,7 @@ function calendar(from: Date, to: Date): Array<{ at: Date; full: boolean }> {
     const local = oslo(at);
     const full = local.weekday === 'Sun' && local.hour >= 2 && !fullDone.has(local.day);
     if (full) fullDone.add(local.day);
-    if (full || local.hour % 4 === 0) runs.push({ at, full: full || runs.length === 0 });
+    runs.push({ at, full: full || runs.length === 0 });
   }
   return runs;
 }
@@ -98,7 +97,7 @@ describe('scheduler and retention over months of simulated time', () => {
     const clock = new FakeClock(start);
     const dest = join(tmp.dir, 'backups');
     const runner = new TaskRunner({ clock, executors: markerExecutors(join(tmp.dir, 'databases'), clock), context: () => ({ databases: ['shop'], schemes: ['file'] }) });
-    const task = await runner.createTask({ database: 'shop', fullCron: '0 2 * * 0', incrementalCron: '0 */4 * * *', timeZone: 'Europe/Oslo', retention: { minimumAgeMs: 7 * DAY }, destinations: [dest] });
+    const task = await runner.createTask({ database: 'shop', fullCron: '0 2 * * 0', incrementalCron: '0 * * * *', timeZone: 'Europe/Oslo', retention: { minimumAgeMs: 7 * DAY }, destinations: [dest] });
     runner.start();
 
     const expected = calendar(start, end);
@@ -127,7 +126,7 @@ describe('scheduler and retention over months of simulated time', () => {
     const fulls = expected.filter((r) => r.full).map((r) => r.at.toISOString());
     expect(fulls).toHaveLength(16);
     expect(fulls.slice(11, 15)).toEqual(['2026-03-22T01:00:00.000Z', '2026-03-29T01:00:00.000Z', '2026-04-05T00:00:00.000Z', '2026-04-12T00:00:00.000Z']);
-    expect(expected.length).toBeGreaterThan(600);
+    expect(expected.length).toBeGreaterThan(2500);
 
     // At the end, each kept chain holds every file it got, named and dated by the clock.
     const final = readDestination(dest);
@@ -144,9 +143,9 @@ describe('scheduler and retention over months of simulated time', () => {
 
     const status = runner.taskStatus(task.id);
     expect(status.lastFull?.at).toBe('2026-04-19T00:00:00.000Z');
-    expect(status.lastIncremental?.at).toBe('2026-04-20T10:00:00.000Z');
-    // 16:00 in Oslo (CEST).
-    expect(status.nextBackup).toEqual({ at: '2026-04-20T14:00:00.000Z', kind: 'incremental' });
+    expect(status.lastIncremental?.at).toBe('2026-04-20T12:00:00.000Z');
+    // 15:00 in Oslo (CEST).
+    expect(status.nextBackup).toEqual({ at: '2026-04-20T13:00:00.000Z', kind: 'incremental' });
     expect(status.status).toBe('active');
     await runner.stop();
   });
