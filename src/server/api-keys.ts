@@ -7,9 +7,9 @@
  * stopping at the first match, so timing says nothing about which bytes matched.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, IoError } from '../errors.js';
+import { writeFileAtomicSync } from '../util/files.js';
 
 /** StoredApiKey: what the file keeps of a key (never the key). */
 export interface StoredApiKey {
@@ -44,16 +44,7 @@ export function readApiKeys(file: string): StoredApiKey[] {
 }
 
 function writeApiKeys(file: string, keys: StoredApiKey[]): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(keys, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, `${JSON.stringify(keys, null, 2)}\n`);
 }
 
 /** createApiKey: add a new key to `file`; returns the key (shown once: it is not stored) and its record. */

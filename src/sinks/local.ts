@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DestinationNotEmptyError, IoError, NotFoundError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
+import { pathExists } from '../util/files.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
 const IN_PROGRESS = '.in-progress';
@@ -35,7 +36,7 @@ export class LocalSink implements Sink {
     const final = this.#path(key);
     const temp = `${final}${IN_PROGRESS}`;
     await mkdir(dirname(final), { recursive: true });
-    if (!options.overwrite && (await exists(final))) throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
+    if (!options.overwrite && (await pathExists(final))) throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
     const counter = new ByteCounter();
     try {
       const out = createWriteStream(temp, { flags: 'w', mode: 0o644 });
@@ -124,14 +125,6 @@ export class LocalSink implements Sink {
   async close(): Promise<void> {}
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** fsyncPath: fsync a file or a directory (a rename is durable only once its folder is). */
 export async function fsyncPath(path: string): Promise<void> {

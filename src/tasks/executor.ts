@@ -5,7 +5,8 @@
  * OperationProgress; keys are loaded per run from the task's key file or environment
  * variable, so a rotated key file is picked up by the next run.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { pathExists } from '../util/files.js';
 import { join } from 'node:path';
 import { backup, restore } from '../api.js';
 import { DestinationNotEmptyError, InvalidArgumentError } from '../errors.js';
@@ -91,7 +92,7 @@ export function createExecutors(databasesDir: string, now?: () => Date): Executo
 
     async restore(job: RestoreJob, ctx): Promise<RestoreOutcome> {
       const to = pathOf(job.database);
-      if (await exists(to)) throw new DestinationNotEmptyError(`database ${job.database} already exists (${to}); restore into a new name`);
+      if (await pathExists(to)) throw new DestinationNotEmptyError(`database ${job.database} already exists (${to}); restore into a new name`);
       const key = await keyFor(job.encryption);
       await mkdir(databasesDir, { recursive: true });
       const started = performance.now();
@@ -123,14 +124,6 @@ export function createExecutors(databasesDir: string, now?: () => Date): Executo
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function outcome(r: { chain: string; file: string; kind: string; txnId: number; bytesWritten: number; plaintextBytes: number; fullReason?: string; destinations: BackupOutcome['destinations'] }, pinnedMs: number | undefined): BackupOutcome {
   return {

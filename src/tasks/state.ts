@@ -8,9 +8,9 @@
  * one. The file is small (history is capped), so rewriting it on each status change is
  * cheap; progress updates of a running operation are kept in memory only.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { IoError } from '../errors.js';
+import { writeFileAtomicSync } from '../util/files.js';
 import type { OperationRecord } from './operation.js';
 import type { TaskDefinition } from './task.js';
 
@@ -79,23 +79,8 @@ export function loadState(file: string): PersistedState {
 
 /** saveState: write `state` to `file` atomically (tmp, fsync, rename, fsync folder). */
 export function saveState(file: string, state: PersistedState): void {
-  mkdirSync(dirname(file), { recursive: true });
   const finished = state.operations.filter((o) => !o.isRunning && o.status !== 'queued');
   const live = state.operations.filter((o) => o.isRunning || o.status === 'queued');
   const trimmed: PersistedState = { ...state, operations: [...finished.slice(-HISTORY_LIMIT), ...live] };
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(trimmed, null, 1)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writeFileAtomicSync(file, `${JSON.stringify(trimmed, null, 1)}\n`);
 }
