@@ -11,6 +11,7 @@
       # gyp has no globs: list every native/*.cc here.
       'sources': [
         'native/addon.cc',
+        'native/chacha8.cc',
         'native/doc_encoder.cc',
         'native/encode_doc_lines.cc',
         'native/env_info_worker.cc',

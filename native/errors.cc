@@ -60,6 +60,8 @@ const char* ErrorCodeFor(ErrorKind kind) {
       return "PAGEVAULT_ERR_INCREMENTAL_UNAVAILABLE";
     case ErrorKind::kAborted:
       return "PAGEVAULT_ERR_ABORTED";
+    case ErrorKind::kWrongKey:
+      return "PAGEVAULT_ERR_WRONG_KEY";
   }
   return "PAGEVAULT_ERR_IO";
 }

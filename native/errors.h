@@ -24,6 +24,7 @@ enum class ErrorKind {
   kIo,                 // PAGEVAULT_ERR_IO: any other errno
   kIncrementalUnavailable,  // PAGEVAULT_ERR_INCREMENTAL_UNAVAILABLE: no page txnids (data v1) or encrypted pages
   kAborted,            // PAGEVAULT_ERR_ABORTED: the work was cancelled (handle closed, env teardown)
+  kWrongKey,           // PAGEVAULT_ERR_WRONG_KEY: the database key given does not decrypt its pages
 };
 
 // Status: success, or one failure with a human message. Copyable, no JS handles: safe to build off the JS thread.
@@ -43,6 +44,7 @@ class Status {
     return Status(ErrorKind::kIncrementalUnavailable, std::move(message));
   }
   static Status Aborted(std::string message) { return Status(ErrorKind::kAborted, std::move(message)); }
+  static Status WrongKey(std::string message) { return Status(ErrorKind::kWrongKey, std::move(message)); }
   // FromErrno: ENOENT and ENOTDIR become kNotFound, everything else kIo; the message names the call and path.
   static Status FromErrno(int err, const char* syscall, const std::string& path);
 

@@ -362,7 +362,7 @@ Napi::Value JsOpenExport(const Napi::CallbackInfo& info) {
     init->options.threads = 1;
   }
   Napi::Buffer<uint8_t> raw = info[1].As<Napi::Buffer<uint8_t>>();
-  Status status = PlanSnapshot(path, raw.Data(), raw.Length(), txnid, 0, &init->plan);
+  Status status = PlanSnapshot(path, raw.Data(), raw.Length(), txnid, 0, nullptr, &init->plan);
   if (status.ok() && init->plan.encrypted) {
     status = Status::UnsupportedFormat("cannot export an environment whose pages lmdb-js encrypted: its tree pages "
                                        "are ciphertext (take a snapshot backup instead)");

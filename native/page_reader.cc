@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "chacha8.h"
 #include "text.h"
 
 namespace pagevault {
@@ -237,7 +238,21 @@ Status PageReader::ReadPage(uint64_t pgno, const Meta& meta, std::vector<uint8_t
     return Status::CorruptEnv(StringPrintf("page %" PRIu64 " lies beyond the end of the %" PRIu64
                                      "-byte data file (truncated?)", pgno, file_size_));
   }
-  return CheckHeader(pgno, meta, page->data());
+  status = CheckHeader(pgno, meta, page->data());
+  if (status.ok()) Decrypt(page->data(), page_size_);
+  return status;
+}
+
+void PageReader::Decrypt(uint8_t* bytes, size_t size) const {
+  // lmdb-js leaves the page number and txnid (the first 16 bytes) in clear and encrypts the rest with the page
+  // number as nonce (chacha8.h). A page's first `size` bytes are the start of its run's stream.
+  if (!has_key_ || size <= kEncryptedPrefix) return;
+  ChaCha8Xor(key_.data(), bytes, 0, bytes + kEncryptedPrefix, size - kEncryptedPrefix);
+}
+
+void PageReader::SetDecryptionKey(const uint8_t* key) {
+  std::memcpy(key_.data(), key, key_.size());
+  has_key_ = true;
 }
 
 Status PageReader::CheckHeader(uint64_t pgno, const Meta& meta, const uint8_t* bytes) const {
@@ -267,7 +282,9 @@ Status PageReader::ReadPageHeader(uint64_t pgno, const Meta& meta, uint8_t* head
     return Status::CorruptEnv(StringPrintf("page %" PRIu64 " lies beyond the end of the %" PRIu64
                                      "-byte data file (truncated?)", pgno, file_size_));
   }
-  return CheckHeader(pgno, meta, header);
+  status = CheckHeader(pgno, meta, header);
+  if (status.ok()) Decrypt(header, format_->header_size);
+  return status;
 }
 
 Status PageReader::ReadPages(uint64_t first, uint64_t count, const Meta& meta, uint8_t* dst) const {

@@ -9,6 +9,7 @@
 #ifndef PAGEVAULT_NATIVE_PAGE_READER_H_
 #define PAGEVAULT_NATIVE_PAGE_READER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,9 +79,16 @@ class PageReader {
   // ReadMetas), or when they cannot be read again. False when `pair.raw` is empty (the metas were never read).
   bool MetasChanged(const MetaPair& pair) const;
 
+  // SetDecryptionKey: the 32 bytes of an lmdb-js `encryptionKey`; from then on ReadPage and ReadPageHeader return
+  // pages decrypted (ReadPages keeps returning the bytes as stored). A wrong key is not detected here: the caller
+  // checks a page it knows (the main tree's root) for a plausible header.
+  void SetDecryptionKey(const uint8_t* key);
+  bool has_key() const { return has_key_; }
+
   // ReadPage: reads tree page `pgno` of the snapshot described by `meta` into `*page` (resized to the page size),
   // after checking 2 <= pgno <= meta.last_page, that the file holds the whole page, that the header's page number
   // equals `pgno`, and (v2) that the page's txnid is not newer than the meta's (that failure is MarkConcurrent).
+  // With a decryption key, the page is decrypted (the page number and txnid are in clear either way).
   Status ReadPage(uint64_t pgno, const Meta& meta, std::vector<uint8_t>* page) const;
 
   // ReadPageHeader: ReadPage's checks, reading only the page header (format().header_size bytes) into `header`.
@@ -114,6 +122,12 @@ class PageReader {
   Status ReadFully(uint64_t offset, size_t length, uint8_t* dst, size_t* got) const;
   // CheckHeader: the page-number and txnid checks of ReadPage on a header already read.
   Status CheckHeader(uint64_t pgno, const Meta& meta, const uint8_t* header) const;
+  // Decrypt: with a key, decrypts bytes 16..size of a page read from its start, in place; without, nothing.
+  void Decrypt(uint8_t* bytes, size_t size) const;
+
+  static constexpr size_t kEncryptedPrefix = 16;  // page number and txnid stay in clear
+  std::array<uint8_t, 32> key_{};
+  bool has_key_ = false;
 
   int fd_ = -1;
   std::string data_path_;

@@ -383,7 +383,7 @@ Napi::Value JsOpenSnapshot(const Napi::CallbackInfo& info) {
   uint64_t base_txnid = 0;
   if (!ToPath(env, info.Length() > 0 ? info[0] : env.Undefined(), "openSnapshot", &path)) return env.Undefined();
   if (info.Length() < 4 || !info[1].IsBuffer()) {
-    Napi::TypeError::New(env, "openSnapshot: expected (path, metaPages: Buffer, txnId, baseTxnId)")
+    Napi::TypeError::New(env, "openSnapshot: expected (path, metaPages: Buffer, txnId, baseTxnId, envKey?: Buffer)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -395,9 +395,17 @@ Napi::Value JsOpenSnapshot(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "openSnapshot: baseTxnId is newer than txnId").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  const uint8_t* key = nullptr;
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) {
+    if (!info[4].IsBuffer() || info[4].As<Napi::Buffer<uint8_t>>().Length() != 32) {
+      Napi::TypeError::New(env, "openSnapshot: envKey must be a Buffer of 32 bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    key = info[4].As<Napi::Buffer<uint8_t>>().Data();
+  }
   Napi::Buffer<uint8_t> raw = info[1].As<Napi::Buffer<uint8_t>>();
   auto plan = std::make_unique<SnapshotPlan>();
-  Status status = PlanSnapshot(path, raw.Data(), raw.Length(), txnid, base_txnid, plan.get());
+  Status status = PlanSnapshot(path, raw.Data(), raw.Length(), txnid, base_txnid, key, plan.get());
   if (!status.ok()) {
     MakeJsError(env, status).ThrowAsJavaScriptException();
     return env.Undefined();

@@ -24,7 +24,7 @@ void StoreU64(uint8_t* p, uint64_t value) {
 }  // namespace
 
 Status PlanSnapshot(const std::string& data_path, const uint8_t* raw, size_t size, uint64_t txnid,
-                    uint64_t base_txnid, SnapshotPlan* out) {
+                    uint64_t base_txnid, const uint8_t* key, SnapshotPlan* out) {
   MetaPages decoded;
   Status status = PageReader::DecodeMetaPages(raw, size, data_path, &decoded);
   if (!status.ok()) return status;
@@ -42,10 +42,14 @@ Status PlanSnapshot(const std::string& data_path, const uint8_t* raw, size_t siz
         "incremental page snapshots need page txnids, which LMDB data version 1 files do not have; take a full "
         "snapshot");
   }
-  if (base_txnid > 0 && encrypted) {
+  if (base_txnid > 0 && encrypted && key == nullptr) {
     return Status::IncrementalUnavailable(
-        "incremental page snapshots of an lmdb-js-encrypted environment are not possible: its tree pages cannot be "
-        "parsed without the key; take a full snapshot");
+        "an incremental page snapshot of an lmdb-js-encrypted environment walks its trees, which needs the "
+        "database's key (its lmdb-js encryptionKey; --db-key-env or --db-key-file); without it, take a full snapshot");
+  }
+  if (encrypted && key != nullptr) {
+    out->has_key = true;
+    std::memcpy(out->key.data(), key, out->key.size());
   }
   out->data_path = data_path;
   out->format = decoded.format;

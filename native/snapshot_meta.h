@@ -1,11 +1,16 @@
 // snapshot_meta.h: the meta side of a page snapshot: checking the meta pages read under lmdb-js's write lock against
 // the pinned transaction T, and building the normalized meta pages a restored snapshot starts with.
 //
+// Encrypted environments (lmdb-js `encryptionKey`): a full snapshot copies every page as stored and needs no key;
+// an incremental walks the trees, which needs the key to decrypt the tree pages (chacha8.h). The shipped pages stay
+// encrypted either way.
+//
 // No I/O and no JS: everything here works on bytes already read, so it is safe on any thread.
 
 #ifndef PAGEVAULT_NATIVE_SNAPSHOT_META_H_
 #define PAGEVAULT_NATIVE_SNAPSHOT_META_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -22,17 +27,19 @@ struct SnapshotPlan {
   Meta meta;                     // T's meta (slot txnid & 1), validated
   uint64_t txnid = 0;            // T
   uint64_t base_txnid = 0;       // 0: full snapshot; else pages written after this txn only
-  bool encrypted = false;        // mm_flags has kEnvFlagEncrypted: pages are copied, never parsed
+  bool encrypted = false;        // mm_flags has kEnvFlagEncrypted: pages are stored encrypted (and shipped so)
+  bool has_key = false;          // an encrypted env's key was given: its trees can be walked (incrementals)
+  std::array<uint8_t, 32> key{}; // the lmdb-js encryptionKey bytes when has_key
   std::string normalized_metas;  // NormalizeMetaPages(raw, T): 2 x page size bytes
 };
 
 // PlanSnapshot: decodes `raw` (pages 0 and 1, exactly 2 x page size bytes, read while T was the last commit),
 // checks that slot T & 1 holds T (kCorruptEnv otherwise: the bytes were not read under the write lock, or T is not
 // the last commit), validates that meta, and fills `*out`. An incremental (base_txnid > 0) of a data version 1 file
-// (no page txnids) or of an encrypted env (tree pages are ciphertext, and continuation pages are indistinguishable
-// from headers) is kIncrementalUnavailable. The caller checks base_txnid <= txnid.
+// (no page txnids), or of an encrypted env without its key (`key`, 32 bytes, or null), is kIncrementalUnavailable.
+// A key given for an env that is not encrypted is ignored. The caller checks base_txnid <= txnid.
 Status PlanSnapshot(const std::string& data_path, const uint8_t* raw, size_t size, uint64_t txnid,
-                    uint64_t base_txnid, SnapshotPlan* out);
+                    uint64_t base_txnid, const uint8_t* key, SnapshotPlan* out);
 
 // NormalizeMetaPages: the two meta pages of a restored snapshot of T (LMDB-INTERNALS.md §4.3), built from `raw`:
 // - both pages are copies of T's page (slot T & 1) with page numbers 0 and 1 and mm_txnid T, so LMDB finds T in

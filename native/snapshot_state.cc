@@ -8,19 +8,51 @@
 
 namespace pagevault {
 
+namespace {
+
+// CheckKey: kWrongKey unless the decrypted root pages of the main and free-list trees look like tree pages. There is
+// no authentication tag; with a wrong key the flags and bounds are random, which these checks catch for all but a
+// vanishing fraction of keys (and the walk's structural checks catch the rest as corruption).
+Status CheckKey(const PageReader& reader, const Meta& meta) {
+  const PageFormat& format = reader.format();
+  for (const DbRecord* record : {&meta.main_db, &meta.free_db}) {
+    if (record->root == kInvalidPage) continue;
+    std::vector<uint8_t> page;
+    Status status = reader.ReadPage(record->root, meta, &page);
+    if (!status.ok()) return status;
+    const uint16_t flags = LoadU16(page.data() + PageFlagsOffset(format));
+    const bool tree_page = (flags & (kPageBranch | kPageLeaf)) != 0 && (flags & kPageOverflow) == 0;
+    std::vector<size_t> offsets;
+    if (!tree_page || !PageNodeOffsets(format, record->root, page.data(), page.size(), &offsets).ok()) {
+      return Status::WrongKey(
+          "the database key does not decrypt the environment's pages (their tree roots read as garbage): give the "
+          "lmdb-js encryptionKey the database was opened with");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status SnapshotState::Collect() {
   Status status = PageReader::Open(plan_.data_path, &reader_);
   if (!status.ok()) return status;
   status = reader_->AdoptFormat(plan_.format, plan_.page_size);
   if (!status.ok()) return status;
   const Meta& meta = plan_.meta;
-  if (plan_.encrypted) {
-    // Ciphertext: ship every data page the file holds, as mdb_env_copyfd0 does (it clamps to the file size too). A
-    // page past the end of the file was never written, so it is free in T.
+  if (plan_.encrypted && plan_.base_txnid == 0) {
+    // A full copy of ciphertext: ship every data page the file holds, as mdb_env_copyfd0 does (it clamps to the
+    // file size too), no key needed. A page past the end of the file was never written, so it is free in T.
     const uint64_t file_pages = reader_->file_size() / plan_.page_size;
     const uint64_t last = std::min(meta.last_page, file_pages == 0 ? 0 : file_pages - 1);
     if (last >= 2) runs_.push_back(PageRun{2, last - 1});
   } else {
+    if (plan_.encrypted) {
+      // An incremental of an encrypted env: walk the decrypted trees (PlanSnapshot made sure there is a key).
+      reader_->SetDecryptionKey(plan_.key.data());
+      status = CheckKey(*reader_, meta);
+      if (!status.ok()) return status;
+    }
     PageSet pages;
     SnapshotWalker walker(*reader_, meta, plan_.base_txnid, cancel, &pages);
     status = walker.WalkAll();

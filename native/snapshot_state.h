@@ -44,9 +44,10 @@ class SnapshotState {
  public:
   explicit SnapshotState(SnapshotPlan plan) : plan_(std::move(plan)) {}
 
-  // Collect: opens the data file, checks it still has the plan's layout, and decides which pages to ship: for an
-  // encrypted env every page 2..last_pg that the file holds (no parsing possible); otherwise the tree walk of
-  // SnapshotWalker. Call once, before NextBatch. Blocking.
+  // Collect: opens the data file, checks it still has the plan's layout, and decides which pages to ship: for a full
+  // snapshot of an encrypted env every page 2..last_pg that the file holds (no key needed); otherwise the tree walk
+  // of SnapshotWalker, over pages decrypted with the plan's key for an encrypted env (kWrongKey when the key does
+  // not decrypt the tree roots). Shipped pages are always the stored bytes. Call once, before NextBatch. Blocking.
   Status Collect();
 
   // NextBatch: reads the next pages of the runs, at most max(1, max_bytes / page size) of them, with one pread per

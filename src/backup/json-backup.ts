@@ -37,7 +37,7 @@ import { backupFileName, chainFolderName, safeDatabaseName, type FileKind } from
 import { defaultName, type DestinationUpload, type SnapshotBackupOptions } from './snapshot-backup.js';
 
 /** JsonBackupOptions: the snapshot options that apply, plus what a JSON export takes. */
-export interface JsonBackupOptions extends Omit<SnapshotBackupOptions, 'staging' | 'stagingDir' | 'onProgress'> {
+export interface JsonBackupOptions extends Omit<SnapshotBackupOptions, 'staging' | 'stagingDir' | 'onProgress' | 'dbKey'> {
   /** Document databases: only these collections. */
   collections?: string[];
   /** Generic environments: lmdb-js options per named database ('' = root store). */

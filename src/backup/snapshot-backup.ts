@@ -58,6 +58,12 @@ export interface SnapshotBackupOptions {
   level?: number;
   /** Encrypt with this key (AES-256-GCM). A chain is all encrypted with one key or not at all. */
   key?: LoadedKey;
+  /**
+   * The database's own key, when lmdb-js encrypts it (`encryptionKey`, 32 characters): needed to open it by path
+   * and for incrementals (which walk its trees); a full snapshot copies the encrypted pages as they are. Never
+   * written into a backup.
+   */
+  dbKey?: string;
   /** Stage pages in a local temporary file first (see the module comment); default false. */
   staging?: boolean;
   /** Where staging files go; default the system temp folder. */
@@ -148,7 +154,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       // A handle this process already has open on the same environment is used as is: opening a second
       // lmdb-js handle runs a synchronous write transaction (lmdb-js's openDB does), which deadlocks while the
       // first handle's writer thread holds the write lock waiting for a JS transaction callback.
-      ({ env, own: ownEnv } = openRootFor(info, 1));
+      ({ env, own: ownEnv } = openRootFor(info, 1, options.dbKey));
     }
 
     const name = safeDatabaseName(options.name ?? defaultName(info));
@@ -164,7 +170,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
 
     const sizeBefore = fileStat.size;
     const pinStarted = performance.now();
-    source = await openPageSource(env, { baseTxnId, signal: options.signal });
+    source = await openPageSource(env, { baseTxnId, signal: options.signal, envKey: options.dbKey });
     const kind: FileKind = source.mode === 'full' ? 'full-snapshot' : 'incremental-snapshot';
     const seq = choice.manifest ? choice.manifest.files.length : 0;
     const chainId = choice.manifest?.chainId ?? randomUUID();

@@ -27,6 +27,7 @@ import {
   CorruptEnvError,
   ErrorCodes,
   IncrementalUnavailableError,
+  WrongKeyError,
   IoError,
   NativeLoadError,
   NotFoundError,
@@ -287,9 +288,11 @@ export interface NativeBinding {
   /**
    * openSnapshot: SYNCHRONOUS, no I/O: checks that slot `txnId & 1` of `metaPages` (readMetaPages' `pages`) holds
    * `txnId`, and returns a handle for a full (`baseTxnId` 0) or incremental snapshot. Throws a TypeError/RangeError
-   * for bad arguments, else the native error object (CORRUPT_ENV, INCREMENTAL_UNAVAILABLE, ...).
+   * for bad arguments, else the native error object (CORRUPT_ENV, INCREMENTAL_UNAVAILABLE, ...). `envKey`: the 32
+   * bytes of an lmdb-js-encrypted environment's key, needed for its incrementals (WRONG_KEY, from the walk, when it
+   * does not decrypt the pages); ignored for an environment that is not encrypted.
    */
-  openSnapshot(path: string, metaPages: Buffer, txnId: number, baseTxnId: number): NativeSnapshotHandle;
+  openSnapshot(path: string, metaPages: Buffer, txnId: number, baseTxnId: number, envKey?: Buffer): NativeSnapshotHandle;
   /**
    * openExport: SYNCHRONOUS, no I/O: checks that slot `txnId & 1` of `metaPages` holds `txnId` and returns a JSON
    * export cursor over `dbs` in that snapshot (`options.threads` defaults to 1 here). Throws a TypeError for
@@ -451,6 +454,9 @@ export function toPagevaultError(native: unknown, callSite: Error): unknown {
     case ErrorCodes.ABORTED:
       converted = new AbortedError(shape.message);
       break;
+    case ErrorCodes.WRONG_KEY:
+      converted = new WrongKeyError(shape.message);
+      break;
     default:
       return native;
   }
@@ -565,10 +571,11 @@ export function nativeOpenSnapshot(
   metaPages: Buffer,
   txnId: number,
   baseTxnId: number,
+  envKey?: Buffer,
 ): SnapshotHandle {
   const callSite = new Error();
   try {
-    return new SnapshotHandle(loadBinding().openSnapshot(path, metaPages, txnId, baseTxnId));
+    return new SnapshotHandle(loadBinding().openSnapshot(path, metaPages, txnId, baseTxnId, envKey));
   } catch (err) {
     throw toPagevaultError(err, callSite);
   }

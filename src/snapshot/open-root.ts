@@ -10,7 +10,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as lmdb from 'lmdb';
 import { open, type RootDatabase } from 'lmdb';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, KeyRequiredError } from '../errors.js';
 import type { EnvInfo } from './env-info.js';
 
 /**
@@ -39,16 +39,20 @@ export function findOpenRoot(dataPath: string): RootDatabase | undefined {
 
 /**
  * openRootFor: the open root of `info`'s environment (findOpenRoot), or a new read-write
- * handle (`own: true`: the caller closes it) with room for `maxDbs` named databases.
+ * handle (`own: true`: the caller closes it) with room for `maxDbs` named databases; an
+ * lmdb-js-encrypted environment opens only with its `encryptionKey` (KeyRequiredError without).
  * Read-write because pinning needs lmdb-js's write lock for an instant (LMDB-INTERNALS.md
  * §0); nothing is written.
  */
-export function openRootFor(info: EnvInfo, maxDbs: number): { env: RootDatabase; own: boolean } {
+export function openRootFor(info: EnvInfo, maxDbs: number, encryptionKey?: string): { env: RootDatabase; own: boolean } {
   const found = findOpenRoot(info.dataPath);
   if (found) return { env: found, own: false };
+  if (info.encrypted && encryptionKey === undefined) {
+    throw new KeyRequiredError(`${info.dataPath} is encrypted by lmdb-js: give its encryptionKey (--db-key-env or --db-key-file) to open it, or pass the application's open database`);
+  }
   // Say which layout it is: lmdb-js guesses from a dot in the name, which a folder may have too.
   const noSubdir = !info.dataPath.endsWith('/data.mdb');
-  return { env: open({ path: noSubdir ? info.dataPath : dirname(info.dataPath), noSubdir, maxDbs }), own: true };
+  return { env: open({ path: noSubdir ? info.dataPath : dirname(info.dataPath), noSubdir, maxDbs, ...(encryptionKey === undefined ? {} : { encryptionKey }) }), own: true };
 }
 
 /** envPathOf: the environment path of `db` (a path, or an open lmdb-js root); InvalidArgumentError otherwise. */

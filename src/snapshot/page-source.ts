@@ -37,6 +37,12 @@ export interface PageSourceOptions {
   maxBatchBytes?: number;
   /** Aborting closes the source: a pending or later batch rejects with AbortedError, and the snapshot is released. */
   signal?: AbortSignal;
+  /**
+   * The key of an lmdb-js-encrypted environment (its `encryptionKey`: 32 bytes, or a string of 32 UTF-8 bytes).
+   * A full snapshot copies the encrypted pages without it; an incremental walks the trees, which needs it
+   * (WrongKeyError when it does not decrypt the pages). Ignored for an environment that is not encrypted.
+   */
+  envKey?: string | Uint8Array;
 }
 
 /** PageBatch: consecutive runs of pages, in ascending page order across and within batches. */
@@ -276,8 +282,8 @@ class NativePageSource implements PageSource {
  * - The caller owns the source and must close it (or run `batches()` to the end); until then the snapshot stays
  *   pinned.
  * - Rejects with TypeError/InvalidArgumentError for bad arguments (a base newer than T included),
- *   IncrementalUnavailableError for an incremental of a data version 1 file or an encrypted environment (a
- *   page-hash diff fallback may come later), CorruptEnvError when a page fails validation, AbortedError when
+ *   IncrementalUnavailableError for an incremental of a data version 1 file or of an encrypted environment without
+ *   `envKey`, WrongKeyError when `envKey` does not decrypt it, CorruptEnvError when a page fails validation, AbortedError when
  *   `signal` aborts, and the errors of pinSnapshot. Nothing stays pinned after a rejection.
  *
  * @example
@@ -286,6 +292,14 @@ class NativePageSource implements PageSource {
  * for await (const batch of source.batches()) await sink.write(batch);
  * ```
  */
+/** envKeyBytes: an lmdb-js encryption key as the 32 bytes LMDB uses (InvalidArgumentError for another length). */
+export function envKeyBytes(key: string | Uint8Array | undefined): Buffer | undefined {
+  if (key === undefined) return undefined;
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+  if (bytes.length !== 32) throw new InvalidArgumentError(`Expected a database key of 32 bytes (lmdb-js encryptionKey) but received ${bytes.length} bytes`);
+  return bytes;
+}
+
 export async function openPageSource(env: RootDatabase, options: PageSourceOptions = {}): Promise<PageSource> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected an object for options but received ${describe(options)}`);
@@ -312,7 +326,7 @@ export async function openPageSource(env: RootDatabase, options: PageSourceOptio
         `Expected a baseTxnId not newer than the snapshot's txn ${pinned.txnId} but received ${baseTxnId}`,
       );
     }
-    handle = nativeOpenSnapshot(pinned.dataPath, pinned.metas.pages, pinned.txnId, baseTxnId);
+    handle = nativeOpenSnapshot(pinned.dataPath, pinned.metas.pages, pinned.txnId, baseTxnId, envKeyBytes(options.envKey));
   } catch (err) {
     pinned.release();
     throw err;

@@ -370,7 +370,7 @@ describe('releasing the snapshot', () => {
 });
 
 describe('environment variants', () => {
-  it('encrypted: a full snapshot copies every page as is and reopens with the key; no incrementals', async () => {
+  it('encrypted: a full snapshot copies every page as is and reopens with the key; no incremental without the key', async () => {
     const encryptionKey = 'pagevault-test-key-0123456789abc';
     expect(encryptionKey.length).toBe(32);
     const root = ctx.open({ encryptionKey, maxDbs: 20 });

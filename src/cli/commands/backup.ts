@@ -1,4 +1,5 @@
 /** backup: `pagevault backup` — one backup (page snapshot or JSON), full or incremental, into a destination folder. */
+import { readFile } from 'node:fs/promises';
 import { backup } from '../../index.js';
 import { UsageError, type CommandSpec, type ParsedOptions } from '../args.js';
 import { KEY_OPTIONS, keyFromOptions, remoteEncryption } from '../key-options.js';
@@ -42,6 +43,8 @@ export const spec: CommandSpec = {
     compression: { kind: 'string', value: 'ALGO', help: 'compression', default: 'zstd', choices: ['zstd', 'gzip', 'none'] },
     level: { kind: 'int', value: 'N', help: 'compression level (zstd 1-19, gzip 1-9)', min: 1, max: 19 },
     staging: { kind: 'boolean', help: 'snapshot: copy pages to a local temp file first and release the snapshot sooner' },
+    'db-key-env': { kind: 'string', value: 'VAR', help: 'snapshot of a database lmdb-js encrypts: environment variable holding its encryptionKey (needed to open it and for incrementals; never stored)' },
+    'db-key-file': { kind: 'string', value: 'FILE', help: 'the same, from a file (its first line)' },
     collections: { kind: 'string', value: 'A,B', help: 'backup type: only these collections (comma-separated)' },
     ...DB_OPTIONS_OPTION,
     ...KEY_OPTIONS,
@@ -76,6 +79,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
   };
   let bar: ProgressBar | undefined;
   if (o.type === 'backup') {
+    if (o['db-key-env'] !== undefined || o['db-key-file'] !== undefined) throw new UsageError('--db-key-env/--db-key-file apply to snapshots: a JSON backup cannot read a database lmdb-js encrypts');
     const r = await backup({
       ...common,
       type: 'backup',
@@ -103,6 +107,7 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
   const r = await backup({
     ...common,
     staging: o.staging === true,
+    dbKey: await dbKeyFromOptions(o),
     onProgress: o.quiet
       ? undefined
       : (p) => {
@@ -149,4 +154,16 @@ async function runRemote(o: ParsedOptions, io: Io): Promise<number> {
     if (r.fullReason) io.out(`took a full backup: ${r.fullReason}`);
   }
   return 0;
+}
+
+/** dbKeyFromOptions: the database's own lmdb-js encryptionKey from --db-key-env or --db-key-file, if given. */
+async function dbKeyFromOptions(o: ParsedOptions): Promise<string | undefined> {
+  if (o['db-key-env'] !== undefined && o['db-key-file'] !== undefined) throw new UsageError('give --db-key-env or --db-key-file, not both');
+  if (o['db-key-env'] !== undefined) {
+    const value = process.env[o['db-key-env'] as string];
+    if (!value) throw new UsageError(`environment variable ${String(o['db-key-env'])} is not set`);
+    return value;
+  }
+  if (o['db-key-file'] !== undefined) return (await readFile(o['db-key-file'] as string, 'utf8')).split(/\r?\n/)[0];
+  return undefined;
 }
