@@ -6,16 +6,18 @@
  *   <data>/.pagevault/state.json    tasks, run state and history (tasks/state.ts)
  *   <data>/.pagevault/api-keys.json hashed API keys (api-keys.ts)
  *   <data>/.pagevault/keys/         encryption keys clients sent with tasks (stored-keys.ts)
+ *   <data>/.pagevault/database-keys/<name>.key  the lmdb-js encryptionKey of a hosted database lmdb-js encrypts
  *
  * Writers (the application, `pagevault load`) write to the databases from their own
  * processes; backups pin a snapshot and read pages while they go on. The server binds to
  * 127.0.0.1 unless told otherwise.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
-import { DestinationNotEmptyError, NotFoundError } from '../errors.js';
+import { DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
+import { keyId } from '../keys/index.js';
 import { envInfo } from '../snapshot/index.js';
 import { DbNames } from '../docdb/layout.js';
 import { destinationSchemes } from '../sinks/registry.js';
@@ -52,9 +54,28 @@ export interface PagevaultServer {
 export const DEFAULT_PORT = 8470;
 
 /** serverPaths: where a data folder keeps what. */
-export function serverPaths(dataDir: string): { databases: string; stateFile: string; apiKeys: string; keys: string } {
+export function serverPaths(dataDir: string): { databases: string; stateFile: string; apiKeys: string; keys: string; databaseKeys: string } {
   const root = resolve(dataDir);
-  return { databases: join(root, 'databases'), stateFile: join(root, '.pagevault', 'state.json'), apiKeys: join(root, '.pagevault', 'api-keys.json'), keys: join(root, '.pagevault', 'keys') };
+  return {
+    databases: join(root, 'databases'),
+    stateFile: join(root, '.pagevault', 'state.json'),
+    apiKeys: join(root, '.pagevault', 'api-keys.json'),
+    keys: join(root, '.pagevault', 'keys'),
+    databaseKeys: join(root, '.pagevault', 'database-keys'),
+  };
+}
+
+/**
+ * databaseKeyOf: the lmdb-js encryptionKey of hosted database `name`, from
+ * `<data>/.pagevault/database-keys/<name>.key` (its first line), or undefined when there is none.
+ */
+export async function databaseKeyOf(databaseKeys: string, name: string): Promise<string | undefined> {
+  try {
+    return (await readFile(join(databaseKeys, `${checkDatabaseName(name)}.key`), 'utf8')).split(/\r?\n/)[0];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new IoError(`cannot read the key of database ${name}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function packageVersion(): string {
@@ -101,13 +122,22 @@ export async function startServer(options: ServerOptions): Promise<PagevaultServ
   const logged = new Set<string>();
   const runner = new TaskRunner({
     clock: options.clock ?? systemClock,
-    executors: createExecutors(paths.databases),
+    executors: createExecutors(paths.databases, undefined, (name) => databaseKeyOf(paths.databaseKeys, name)),
     stateFile: paths.stateFile,
     context: async (input, existing) => {
       const encryption = input.encryption ?? existing?.encryption;
       const key = await keyFor(encryption);
       const database = input.database ?? existing?.database;
-      return { databases: await hostedDatabases(paths.databases), schemes: destinationSchemes(), databaseKeyId: null, taskKeyId: key?.id ?? null, databaseKind: database ? await databaseKind(join(paths.databases, database)) : undefined };
+      const kind = database ? await databaseKind(join(paths.databases, database)) : undefined;
+      let databaseKeyId: string | null = null;
+      if (database && kind === 'encrypted') {
+        const dbKey = await databaseKeyOf(paths.databaseKeys, database);
+        if (dbKey === undefined) {
+          throw new InvalidArgumentError(`database ${database} is encrypted by lmdb-js: put its encryptionKey in ${join(paths.databaseKeys, `${database}.key`)} so the server can open and back it up`);
+        }
+        databaseKeyId = keyId(Buffer.from(dbKey, 'utf8'));
+      }
+      return { databases: await hostedDatabases(paths.databases), schemes: destinationSchemes(), databaseKeyId, taskKeyId: key?.id ?? null, databaseKind: kind };
     },
     onSaveError: (err) => log(`cannot write the server state ${paths.stateFile}: ${(err as Error).message} (kept in memory; retried at the next change)`),
     onChange: (op?: OperationRecord) => {

@@ -39,8 +39,10 @@ export async function keyFor(encryption: TaskEncryption | undefined): Promise<Lo
  * createExecutors: executors for databases in `databasesDir` (`<databasesDir>/<name>` each).
  * `now` names and dates the backups (chain folders, files, manifest times); give it the
  * runner's clock (`() => clock.now()`) so both agree. Default: the wall clock.
+ * `databaseKey` gives the lmdb-js encryptionKey of a database lmdb-js encrypts (snapshots
+ * need it to open the database and for incrementals), or undefined.
  */
-export function createExecutors(databasesDir: string, now?: () => Date): Executors {
+export function createExecutors(databasesDir: string, now?: () => Date, databaseKey?: (database: string) => Promise<string | undefined>): Executors {
   const pathOf = (name: string): string => join(databasesDir, checkDatabaseName(name));
   return {
     async backup(job, ctx) {
@@ -65,8 +67,10 @@ export function createExecutors(databasesDir: string, now?: () => Date): Executo
         });
         return outcome(r, undefined);
       }
+      const dbKey = await databaseKey?.(job.database);
       const r = await backup({
         ...common,
+        ...(dbKey !== undefined ? { dbKey } : {}),
         onProgress: (p) => ctx.onProgress({ phase: p.phase, done: p.pages, total: p.totalPages, unit: 'pages', bytesIn: p.bytesIn, bytesOut: p.bytesOut, elapsedMs: p.elapsedMs, destinations: p.destinations }),
       });
       return outcome(r, r.pinnedMs);

@@ -5,7 +5,8 @@
  * real files on the destinations.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'lmdb';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,5 +230,41 @@ describe('pagevault serve and the CLI, end to end', () => {
     expect((await client().waitFor(retry.id)).status).toBe('succeeded');
     expect((await client().task('slow')).status).toBe('active');
     expect((await client().backups(slowDest)).chains).toHaveLength(1);
+  });
+
+  it('backs up a database lmdb-js encrypts: its key from the server, a snapshot task must use it, incrementals work', async () => {
+    const dbKey = 'server-e2e-database-key-0123456'.padEnd(32, 'x');
+    const path = join(dataDir, 'databases', 'secret');
+    const env = open({ path, encryptionKey: dbKey });
+    await env.transaction(() => {
+      for (let i = 0; i < 5000; i++) env.putSync(`k${i}`, `value ${i}`.repeat(10));
+    });
+    await env.close();
+    const dest = join(dir, 'secret-backups');
+    const task = { database: 'secret', destinations: [dest], fullCron: '0 0 1 1 *', name: 'secret' };
+
+    // Without the database's key the server cannot back it up: the task says where the key goes.
+    await expect(client().createTask(task)).rejects.toMatchObject({ code: 'PAGEVAULT_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/database-keys\/secret\.key/) as unknown });
+    mkdirSync(join(dataDir, '.pagevault', 'database-keys'), { recursive: true });
+    writeFileSync(join(dataDir, '.pagevault', 'database-keys', 'secret.key'), `${dbKey}\n`, { mode: 0o600 });
+    // A snapshot of an encrypted database is encrypted with the database's own key (RavenDB's rule).
+    await expect(client().createTask(task)).rejects.toMatchObject({ message: expect.stringMatching(/must be encrypted with the database's key/) as unknown });
+    const otherKey = join(dir, 'other.key');
+    expect(cli('key', 'generate', '--out', otherKey).code).toBe(0);
+    await expect(client().createTask({ ...task, encryption: { mode: 'key', keyFile: otherKey } })).rejects.toMatchObject({ message: expect.stringMatching(/does not match database secret's key/) as unknown });
+    const sameKey = join(dir, 'secret-backup.key');
+    writeFileSync(sameKey, `${Buffer.from(dbKey, 'utf8').toString('base64')}\n`, { mode: 0o600 });
+    const created = await client().createTask({ ...task, encryption: { mode: 'key', keyFile: sameKey } });
+
+    const full = await client().waitFor((await client().backupNow(created.id, 'full')).id);
+    expect(full.status, JSON.stringify(full.error)).toBe('succeeded');
+    const writer = open({ path, encryptionKey: dbKey });
+    await writer.transaction(() => {
+      for (let i = 0; i < 200; i++) writer.putSync(`k${i * 17}`, `changed ${i}`);
+    });
+    await writer.close();
+    const inc = await client().waitFor((await client().backupNow(created.id, 'incremental')).id);
+    expect(inc.status, JSON.stringify(inc.error)).toBe('succeeded');
+    expect(inc.result).toMatchObject({ fileKind: 'incremental-snapshot', chain: (full.result as { chain: string }).chain });
   });
 });
