@@ -34,7 +34,8 @@ export class LocalSink implements Sink {
 
   async put(key: string, body: Readable, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<PutResult> {
     const final = this.#path(key);
-    const temp = `${final}${IN_PROGRESS}`;
+    // The writer's pid in the name lets sweepAbandoned tell a put that died with its process from one in progress.
+    const temp = `${final}.${process.pid}${IN_PROGRESS}`;
     await mkdir(dirname(final), { recursive: true });
     if (!options.overwrite && (await pathExists(final))) throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
     const counter = new ByteCounter();
@@ -109,6 +110,32 @@ export class LocalSink implements Sink {
     return out;
   }
 
+  /**
+   * sweepAbandoned: removes the `*.<pid>.in-progress` files of puts whose process is gone (killed mid-put: a
+   * finished or failed put leaves none), and returns their keys. A file of a live process, of this one, or without
+   * a pid is left alone. They are never listed or read, so this only frees space.
+   */
+  async sweepAbandoned(): Promise<string[]> {
+    let entries;
+    try {
+      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw wrapIo(err, `listing ${this.root}`);
+    }
+    const removed: string[] = [];
+    for (const e of entries) {
+      const m = /\.(\d+)\.in-progress$/.exec(e.name);
+      if (!e.isFile() || !m) continue;
+      const pid = Number(m[1]);
+      if (pid === process.pid || processAlive(pid)) continue;
+      const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+      await rm(full, { force: true });
+      removed.push(relative(this.root, full).split(sep).join('/'));
+    }
+    return removed;
+  }
+
   async remove(key: string): Promise<void> {
     const path = this.#path(key);
     await rm(path, { force: true });
@@ -143,4 +170,14 @@ function wrapIo(err: unknown, what: string): unknown {
     return new IoError(`${what}: ${err.message}`, { cause: err });
   }
   return err;
+}
+
+/** processAlive: whether a process with `pid` exists (EPERM: it exists, owned by someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

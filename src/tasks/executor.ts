@@ -12,6 +12,7 @@ import { backup, restore } from '../api.js';
 import { DestinationNotEmptyError, InvalidArgumentError } from '../errors.js';
 import { loadKey, type LoadedKey } from '../keys/index.js';
 import { openSink } from '../sinks/registry.js';
+import { LocalSink } from '../sinks/local.js';
 import type { Executors, RestoreJob } from './runner.js';
 import type { TaskEncryption } from './task.js';
 import { applyRetentionOn } from './retention-run.js';
@@ -74,6 +75,20 @@ export function createExecutors(databasesDir: string, now?: () => Date, database
         onProgress: (p) => ctx.onProgress({ phase: p.phase, done: p.pages, total: p.totalPages, unit: 'pages', bytesIn: p.bytesIn, bytesOut: p.bytesOut, elapsedMs: p.elapsedMs, destinations: p.destinations }),
       });
       return outcome(r, r.pinnedMs);
+    },
+
+    async sweep(destinations) {
+      const removed: string[] = [];
+      for (const dest of destinations) {
+        // Only a local folder keeps partial files of a killed put; object stores never show an unfinished upload.
+        const sink = await openSink(dest).catch(() => undefined);
+        try {
+          if (sink instanceof LocalSink) removed.push(...(await sink.sweepAbandoned()).map((k) => `${sink.name}/${k}`));
+        } finally {
+          await sink?.close();
+        }
+      }
+      return removed;
     },
 
     async retention(task, now) {

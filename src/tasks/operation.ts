@@ -74,4 +74,8 @@ export interface OperationRecord {
   progress?: OperationProgress;
   result?: BackupOutcome | RestoreOutcome;
   error?: { code: string; message: string };
+  /** Backups: the destinations written to. */
+  destinations?: string[];
+  /** An interrupted backup: abandoned partial files removed from its local destinations at the next start. */
+  cleanedUp?: string[];
 }

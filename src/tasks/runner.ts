@@ -79,6 +79,8 @@ export interface Executors {
   /** Apply the task's retention on each of its destinations at `now`. */
   retention(task: TaskDefinition, now: Date): Promise<{ removed: string[]; errors: string[] }>;
   restore(job: RestoreJob, ctx: RunContext): Promise<RestoreOutcome>;
+  /** Optional: remove what a backup killed mid-write left in `destinations` (partial files); returns what was removed. */
+  sweep?(destinations: string[]): Promise<string[]>;
 }
 
 /** TaskRunnerOptions: see TaskRunner. */
@@ -151,6 +153,8 @@ export class TaskRunner {
   #cancelTimer?: () => void;
   #started = false;
   #stopped = false;
+  /** Backups a dead process left running: their destinations are swept at start(). */
+  readonly #interrupted: OperationRecord[] = [];
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
@@ -170,6 +174,7 @@ export class TaskRunner {
             : 'the server stopped before this queued operation started')),
         });
         if (op.taskId && this.#state.taskState[op.taskId]) this.#state.taskState[op.taskId].lastError = { at: now, operationId: op.id, ...op.error! };
+        if (wasRunning && op.type === 'backup' && op.destinations?.length) this.#interrupted.push(op);
         interrupted = true;
       }
     }
@@ -182,7 +187,26 @@ export class TaskRunner {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    this.#sweepInterrupted();
     this.tick();
+  }
+
+  /** Remove the partial files of backups a dead process left running (recorded on each as `cleanedUp`). */
+  #sweepInterrupted(): void {
+    const sweep = this.#o.executors.sweep;
+    if (!sweep || this.#interrupted.length === 0) return;
+    const ops = this.#interrupted.splice(0);
+    const p = (async () => {
+      for (const op of ops) {
+        try {
+          op.cleanedUp = await sweep.call(this.#o.executors, op.destinations!);
+        } catch (err) {
+          op.cleanedUp = [`(the sweep failed: ${errorInfo(err).message})`];
+        }
+        this.#changed(op);
+      }
+    })().finally(() => this.#inflight.delete(p));
+    this.#inflight.add(p);
   }
 
   /** stop: no more scheduling; cancel queued work, abort running work and wait for it to settle. */
@@ -296,7 +320,7 @@ export class TaskRunner {
       ...(req.level !== undefined ? { level: req.level } : {}),
       manual: true,
     };
-    const op = this.#newOp('backup', 'one-time', req.database, { backupType: type, kind: job.kind });
+    const op = this.#newOp('backup', 'one-time', req.database, { backupType: type, kind: job.kind, destinations: [...job.destinations] });
     return this.#queue(op, job);
   }
 
@@ -482,7 +506,7 @@ export class TaskRunner {
       ...(task.level !== undefined ? { level: task.level } : {}),
       manual: false,
     };
-    const op = this.#newOp('backup', trigger, task.database, { taskId: task.id, taskName: task.name, backupType: task.type, kind });
+    const op = this.#newOp('backup', trigger, task.database, { taskId: task.id, taskName: task.name, backupType: task.type, kind, destinations: [...task.destinations] });
     return this.#queue(op, job, task, firstFull);
   }
 
