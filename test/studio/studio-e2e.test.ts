@@ -100,7 +100,9 @@ describe('Studio, in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'orders', exact: true }).waitFor();
     await shot('01-databases');
-    await page.getByRole('link', { name: 'orders', exact: true }).click();
+    // Keyboard only: focus the database link and press Enter.
+    await page.getByRole('link', { name: 'orders', exact: true }).focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Backups of orders' }).waitFor();
     await shot('02-backups-view');
   });
@@ -158,6 +160,12 @@ describe('Studio, in Chromium', () => {
     await page.locator('[data-role=key-saved]').check();
     expect(await save.isDisabled()).toBe(false);
     await shot('04-task-form');
+    // Every form control has an accessible name (a label or aria-label).
+    // (A string: the test is compiled without the DOM's types; it runs in the page.)
+    const unlabelled = await page.evaluate(`[...document.querySelectorAll('main input, main select, main textarea')]
+      .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML.slice(0, 80))`);
+    expect(unlabelled).toEqual([]);
     await save.click();
     await page.getByRole('heading', { name: 'Task orders nightly' }).waitFor();
 
