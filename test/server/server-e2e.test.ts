@@ -271,4 +271,33 @@ describe('pagevault serve and the CLI, end to end', () => {
     expect(inc.status, JSON.stringify(inc.error)).toBe('succeeded');
     expect(inc.result).toMatchObject({ fileKind: 'incremental-snapshot', chain: (full.result as { chain: string }).chain });
   });
+
+  it('manages a task from the terminal: add, show, update, delay, status, history', () => {
+    const add = cli('tasks', 'add', '--url', server.url, '--database', 'orders', '--dest', join(dir, 'cli-dest'), '--type', 'backup', '--full-cron', '0 2 * * 0', '--incremental-cron', '0 * * * *', '--time-zone', 'Europe/Oslo', '--retention', '7d', '--json');
+    expect(add.code, add.stderr).toBe(0);
+    const task = JSON.parse(add.stdout) as { id: string; name: string };
+    expect(task.name).toBe(`orders backup to ${join(dir, 'cli-dest')}`);
+    const show = cli('tasks', 'show', task.id, '--url', server.url);
+    expect(show.stdout).toMatch(/status: +active/);
+    expect(show.stdout).toMatch(/schedule: +full 0 2 \* \* 0, incremental 0 \* \* \* \* \(Europe\/Oslo\)/);
+    expect(show.stdout).toMatch(/retention: +168h/);
+    const update = cli('tasks', 'update', task.id, '--url', server.url, '--incremental-cron', 'none', '--name', 'weekly json');
+    expect(update.code, update.stderr).toBe(0);
+    const delayed = cli('tasks', 'delay', 'weekly json', '--url', server.url, '--for', '2d', '--json');
+    expect(delayed.code, delayed.stderr).toBe(0);
+    const status = JSON.parse(delayed.stdout) as { delayedUntil: string; nextBackup: { at: string; kind: string }; task: { incrementalCron?: string } };
+    expect(status.task.incrementalCron).toBeUndefined();
+    // The next run is after the delay.
+    expect(Date.parse(status.nextBackup.at)).toBeGreaterThanOrEqual(Date.parse(status.delayedUntil));
+    expect(Date.parse(status.delayedUntil) - Date.now()).toBeGreaterThan(47 * 3600_000);
+    expect(cli('tasks', 'delay', 'weekly json', '--url', server.url, '--clear').stdout).toMatch(/no longer delayed/);
+    const all = cli('status', '--url', server.url);
+    expect(all.stdout).toMatch(/weekly json +\[active\] +orders backup/);
+    // Bad command lines are usage errors (exit 2), unknown tasks are NOT_FOUND (exit 1).
+    expect(cli('tasks', 'delay', 'weekly json', '--url', server.url).code).toBe(2);
+    const missing = cli('tasks', 'show', 'nope', '--url', server.url);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/PAGEVAULT_ERR_NOT_FOUND: no task "nope"/);
+    expect(cli('tasks', 'delete', 'weekly json', '--url', server.url).code).toBe(0);
+  });
 });
