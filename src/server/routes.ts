@@ -52,6 +52,8 @@ export interface RouteDeps {
   checkNewDatabase(name: string): Promise<void>;
   /** Where keys sent by value are stored (stored-keys.ts). */
   keysDir: string;
+  /** Where unexpected errors (HTTP 500, a bug) are reported. */
+  log?: (line: string) => void;
 }
 
 /** httpStatus: the HTTP status for an error code. */
@@ -106,7 +108,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ error: { code: ErrorCodes.INVALID_ARGUMENT, message: e.message ?? 'bad request' } });
     }
-    app.log.error(err);
+    deps.log?.(`internal error in ${_req.method} ${_req.url.split('?')[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return reply.status(500).send({ error: { code: 'PAGEVAULT_ERR_INTERNAL', message: e.message ?? String(err) } });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: ErrorCodes.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}` } }));

@@ -155,6 +155,7 @@ export async function startServer(options: ServerOptions): Promise<PagevaultServ
   registerRoutes(app, {
     runner,
     keysDir: paths.keys,
+    log,
     keys: { check: (k) => (keys.reload(), keys.check(k)) },
     version: packageVersion(),
     async databases() {
