@@ -112,7 +112,7 @@ export async function backupJson(options: JsonBackupOptions): Promise<JsonBackup
       ({ env, own: ownEnv } = openRootFor(info, (info.namedDatabaseCount ?? 0) + 8));
     }
     // Stores first: lmdb-js's openDB resets its shared read transaction, so it must not run while one is pinned.
-    const stores = openExportStores(env, info);
+    const stores = openExportStores(env, info, options.dbOptions);
     const name = safeDatabaseName(options.name ?? defaultName(info));
     const fileStat = await stat(info.dataPath);
     const databaseId = stores.kind === 'docdb' ? String(stores.meta!.get('databaseId') ?? '') : '';

@@ -20,12 +20,13 @@
  * lmdb-js compression, shared structures or an encoding other than msgpack / string /
  * binary, are carried as their stored bytes (`$pv` "mp" / "raw"): exact, not portable.
  */
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, Key, RootDatabase } from 'lmdb';
 import { DbNames, MetaKeys, type IndexDefinition, type StoredDocument, type Tombstone } from '../docdb/layout.js';
 import { AbortedError, IncrementalUnavailableError, InvalidArgumentError } from '../errors.js';
 import { openExportSource, type EnvInfo, type ExportDbSpec, type PinnedSnapshot } from '../snapshot/index.js';
 import { JSON_FORMAT, JSON_FORMAT_VERSION, line, type ExportDbOptions, type HeaderRecord } from './records.js';
 import { isJsonWritable, OpaqueValue, toJsonText } from './value-json.js';
+import { unpack } from 'msgpackr';
 
 /** JsonExportOptions: what to export and how. */
 export interface JsonExportOptions {
@@ -74,7 +75,16 @@ export interface ExportStores {
   identities?: Database<number, string>;
   indexDefs?: Database<IndexDefinition, string>;
   meta?: Database<unknown, string>;
+  /** Generic environments: binary handles of the databases with shared structures ('' = root store), to read their structures entry. */
+  structures?: Map<string, Database<Buffer, Key>>;
 }
+
+/**
+ * SHARED_STRUCTURES_KEY: where lmdb-js keeps a store's msgpackr shared structures when the
+ * application opened it with `sharedStructuresKey: Symbol.for('structures')` (the value
+ * lmdb-js's README uses); `dbOptions.<db>.sharedStructures: true` means this key.
+ */
+export const SHARED_STRUCTURES_KEY = Symbol.for('structures');
 
 /** isDocumentDatabase: the environment has the document database's named databases. */
 export function isDocumentDatabase(info: EnvInfo): boolean {
@@ -86,8 +96,17 @@ export function isDocumentDatabase(info: EnvInfo): boolean {
  * openExportStores: the stores a JSON export of `env` reads through lmdb-js. Call before
  * pinning. Generic environments need none (everything goes through the native cursor).
  */
-export function openExportStores(env: RootDatabase, info: EnvInfo): ExportStores {
-  if (!isDocumentDatabase(info)) return { kind: 'env' };
+export function openExportStores(env: RootDatabase, info: EnvInfo, dbOptions: Record<string, ExportDbOptions> = {}): ExportStores {
+  if (!isDocumentDatabase(info)) {
+    const structures = new Map<string, Database<Buffer, Key>>();
+    for (const [name, o] of Object.entries(dbOptions)) {
+      if (!o.sharedStructures || o.compression) continue;
+      const flags = name === '' ? info.mainDb.flags : (info.namedDatabases ?? []).find((d) => d.name === name)?.flags ?? 0;
+      const options = { encoding: 'binary' as const, dupSort: (flags & 0x04) !== 0, ...((flags & 0x08) !== 0 ? { keyEncoding: 'uint32' as const } : {}) };
+      structures.set(name, (name === '' ? env.openDB({ ...options, name: null } as never) : env.openDB(name, options)) as unknown as Database<Buffer, Key>);
+    }
+    return { kind: 'env', structures };
+  }
   return {
     kind: 'docdb',
     docs: env.openDB<StoredDocument, string>(DbNames.docs, {}),
@@ -227,7 +246,7 @@ export function createJsonExport(pinned: PinnedSnapshot, info: EnvInfo, stores: 
         if (out) yield out;
       }
     } else {
-      const specs = envSpecs(info, options.dbOptions ?? {});
+      const specs = envSpecs(info, options.dbOptions ?? {}, (name) => sharedStructuresOf(stores, name, txn));
       for (const { dbLine } of specs) {
         const out = record(dbLine);
         if (out) yield out;
@@ -280,8 +299,25 @@ async function* nativeBatches(pinned: PinnedSnapshot, specs: ExportDbSpec[], bat
   }
 }
 
+/**
+ * sharedStructuresOf: the msgpackr shared structures of database `name` as of the pinned
+ * snapshot (its SHARED_STRUCTURES_KEY entry, a plain msgpack array of key arrays), so its
+ * values decode exactly as lmdb-js decoded them at that time; null when it has none yet.
+ */
+function sharedStructuresOf(stores: ExportStores, name: string, txn: { transaction: unknown }): (string[] | null)[] | null {
+  const store = stores.structures?.get(name);
+  if (!store) throw new InvalidArgumentError(`shared structures of database ${JSON.stringify(name)} were not prepared (openExportStores needs the same dbOptions)`);
+  const raw = (store.getBinary as (k: unknown, o: object) => Buffer | undefined)(SHARED_STRUCTURES_KEY, txn);
+  if (raw === undefined) return null;
+  const structures = unpack(raw) as unknown;
+  if (!Array.isArray(structures) || structures.some((s) => s !== null && s !== undefined && (!Array.isArray(s) || s.some((k) => typeof k !== 'string')))) {
+    throw new InvalidArgumentError(`database ${JSON.stringify(name)}: the entry at Symbol.for('structures') is not msgpackr shared structures; is sharedStructures right for it?`);
+  }
+  return structures.map((s) => (Array.isArray(s) ? (s as string[]) : null));
+}
+
 /** envSpecs: the native spec and the db record of every database of a generic environment. */
-function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>): Array<{ spec: ExportDbSpec; dbLine: string }> {
+function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>, structuresOf: (name: string) => (string[] | null)[] | null): Array<{ spec: ExportDbSpec; dbLine: string }> {
   const known = new Set(['', ...(info.namedDatabases ?? []).map((d) => d.name)]);
   const encodings = ['msgpack', 'json', 'string', 'binary', 'ordered-binary', 'cbor'];
   const keyEncodings = ['ordered-binary', 'uint32', 'binary'];
@@ -304,7 +340,9 @@ function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>): Ar
       ...(given.compression ? { compression: true } : {}),
       ...(given.sharedStructures ? { sharedStructures: true } : {}),
     };
-    const opaque = options.compression || options.sharedStructures;
+    // Compressed values are carried as stored bytes; shared-structure values decode with the snapshot's structures.
+    const opaque = options.compression === true;
+    const structures = options.sharedStructures && !opaque && options.encoding === 'msgpack' ? structuresOf(name ?? '') : null;
     const valueMode: ExportDbSpec['valueMode'] = opaque
       ? 'raw'
       : options.encoding === 'msgpack'
@@ -316,7 +354,7 @@ function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>): Ar
             : 'raw';
     const keyMode: ExportDbSpec['keyMode'] = options.keyEncoding === 'uint32' ? 'uint32' : options.keyEncoding === 'binary' ? 'raw' : 'string';
     return {
-      spec: { name, prefix: `{"t":"entry","db":${JSON.stringify(name)},"k":`, keyMode, valueMode, versions: options.useVersions === true },
+      spec: { name, prefix: `{"t":"entry","db":${JSON.stringify(name)},"k":`, keyMode, valueMode, versions: options.useVersions === true, ...(structures ? { structures } : {}) },
       dbLine: line({ t: 'db', name, flags, options }),
     };
   });

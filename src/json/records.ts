@@ -93,7 +93,10 @@ export interface ExportDbOptions {
   keyEncoding?: 'ordered-binary' | 'uint32' | 'binary';
   /** lmdb-js `compression` was on: values are carried as opaque bytes. */
   compression?: boolean;
-  /** lmdb-js `sharedStructuresKey` was set: msgpack values are carried as opaque bytes (with the structures entry). */
+  /**
+   * lmdb-js `sharedStructuresKey: Symbol.for('structures')` was set: msgpack values are decoded with the structures
+   * entry of the same snapshot (which is exported too, and restored, so the application reads on where it was).
+   */
   sharedStructures?: boolean;
   /** lmdb-js `useVersions`. */
   useVersions?: boolean;

@@ -35,7 +35,7 @@ export async function exportJson(options: ExportJsonOptions): Promise<JsonExport
   const { env, own } = typeof options.db === 'string' ? openRootFor(info, (info.namedDatabaseCount ?? 0) + 8) : { env: options.db, own: false };
   let pinned: PinnedSnapshot | undefined;
   try {
-    const stores = openExportStores(env, info);
+    const stores = openExportStores(env, info, options.dbOptions);
     pinned = await pinSnapshot(env);
     const name = options.name ?? basename(dirname(info.dataPath));
     const exporter = createJsonExport(pinned, info, stores, { ...options, name });

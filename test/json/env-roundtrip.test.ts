@@ -4,7 +4,7 @@
  * the root store's own entries), values JSON cannot express come back byte for byte, and
  * incremental JSON backups are refused with a pointer to snapshot incrementals.
  */
-import { createWriteStream, createReadStream } from 'node:fs';
+import { createWriteStream, createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +98,44 @@ describe('JSON export/import of a generic lmdb-js environment', () => {
     } finally {
       await copy.close();
       await env.close();
+    }
+  });
+
+  it('decodes a store with msgpackr shared structures with the snapshot\'s structures, and the copy reads on with them', async () => {
+    const src = join(tmp.dir, 'src');
+    const env = open({ path: src, maxDbs: 8, noSubdir: false });
+    const opts = { sharedStructuresKey: Symbol.for('structures') };
+    const shared = env.openDB('shared', opts);
+    await env.transaction(() => {
+      for (let i = 0; i < 500; i++) {
+        const shape = i % 3;
+        shared.putSync(`s${String(i).padStart(4, '0')}`, shape === 0 ? { id: i, name: `n${i}` } : shape === 1 ? { id: i, tags: ['a', i], nested: { deep: i * 2 } } : { when: new Date(1_700_000_000_000 + i), ok: i % 2 === 0 });
+      }
+    });
+    const expected = [...shared.getRange({})].map(({ key, value }) => [key, value]);
+    // The values really use shared structures (a bare record id, no inline definition).
+    const rawFirst = (env.openDB('shared', { encoding: 'binary' }) as unknown as { getBinary(k: string): Buffer }).getBinary('s0000');
+    expect(rawFirst[0] & 0xc0).toBe(0x40);
+    await env.close();
+
+    const file = join(tmp.dir, 'shared.ndjson');
+    const stats = await exportJson({ db: src, out: createWriteStream(file), dbOptions: { shared: { sharedStructures: true } } });
+    expect(stats.fallbacks).toBe(0);
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"db":"shared"') && l.includes('"t":"entry"'));
+    expect(lines.filter((l) => l.includes('"s0001"'))[0]).toContain('"v":{"id":1,"tags":["a",1],"nested":{"deep":2}}');
+    expect(lines.filter((l) => l.includes('"$pv":"mp"'))).toEqual([]);
+
+    const to = join(tmp.dir, 'copy');
+    await importJson({ to, input: createReadStream(file) });
+    const copy = open({ path: to, maxDbs: 8, noSubdir: false });
+    try {
+      const restored = copy.openDB('shared', opts);
+      expect([...restored.getRange({})].map(({ key, value }) => [key, value])).toEqual(expected);
+      // The application writes on through its shared structures.
+      await restored.put('new', { id: 9999, name: 'after restore' });
+      expect(restored.get('new')).toEqual({ id: 9999, name: 'after restore' });
+    } finally {
+      await copy.close();
     }
   });
 
