@@ -23,6 +23,7 @@
         'native/file_lock.cc',
         'native/format.cc',
         'native/json_out.cc',
+        'native/lz4_block.cc',
         'native/main_tree.cc',
         'native/msgpack_json.cc',
         'native/page_reader.cc',

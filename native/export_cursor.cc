@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "lz4_block.h"
 #include "main_tree.h"
 #include "text.h"
 
@@ -19,6 +20,8 @@ namespace {
 constexpr uint16_t kKnownNodeFlags = kNodeBigData | kNodeSubData | kNodeDupData;
 // The first batch reserves at most this much up front; larger batches grow as they fill.
 constexpr size_t kMaxInitialReserve = size_t{64} << 20;
+// The largest plain value a compression store's header may announce (lmdb-js values are far smaller in practice).
+constexpr size_t kMaxDecompressedValue = size_t{1} << 30;
 
 uint64_t BranchChild(const uint8_t* node) {
   return static_cast<uint64_t>(LoadU16(node)) | (static_cast<uint64_t>(LoadU16(node + 2)) << 16) |
@@ -610,6 +613,14 @@ void ExportCursor::WriteKey(const uint8_t* key, size_t key_size, ByteSink* sink)
 
 bool ExportCursor::WriteValue(const uint8_t* value, size_t value_size, ByteSink* sink) {
   const ExportDbSpec& spec = dbs()[db_index_];
+  if (spec.compression_dictionary) {
+    const std::vector<uint8_t>& dict = *spec.compression_dictionary;
+    if (!LmdbJsDecompress(&value, &value_size, dict.data(), dict.size(), kMaxDecompressedValue, &decompressed_)) {
+      // Not decodable with this dictionary: carry the stored bytes, which restore exactly.
+      PV_TAGGED("{\"$pv\":\"raw\",\"v\":\"", value, value_size, sink);
+      return false;
+    }
+  }
   switch (spec.value_mode) {
     case ExportValueMode::kMsgpack:
       if (transcoder_.Transcode(value, value_size, spec.maps_as_objects, sink)) return true;

@@ -67,6 +67,9 @@ struct ExportDbSpec {
   bool versions = false;
   bool maps_as_objects = false;
   std::vector<MsgpackJson::SharedStructure> structures;  // msgpackr shared structures (record 0x40 + i)
+  // lmdb-js `compression`: values starting with its LZ4 header are decompressed with this dictionary first
+  // (lz4_block.h); null: the store is not compressed.
+  std::shared_ptr<const std::vector<uint8_t>> compression_dictionary;
 };
 
 // ExportStats: counters of one export so far.
@@ -254,6 +257,7 @@ class ExportCursor : public ExportBatchSource {
   std::string dup_key_;
   MsgpackJson transcoder_;
   std::vector<uint8_t> overflow_;
+  std::vector<uint8_t> decompressed_;  // the current value of a compression store, decompressed
   std::vector<size_t> sub_offsets_;
 };
 

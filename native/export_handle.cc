@@ -115,6 +115,16 @@ bool ParseSpec(Napi::Env env, const Napi::Value& value, size_t index, ExportDbSp
       spec->maps_as_objects = on;
     }
   }
+  Napi::Value compression = object.Get("compression");
+  if (!compression.IsUndefined() && !compression.IsNull()) {
+    Napi::Value dictionary = compression.IsObject() ? compression.As<Napi::Object>().Get("dictionary") : env.Undefined();
+    if (!dictionary.IsBuffer()) {
+      ThrowType(env, "expected { dictionary: Buffer } for " + where + ".compression");
+      return false;
+    }
+    Napi::Buffer<uint8_t> bytes = dictionary.As<Napi::Buffer<uint8_t>>();
+    spec->compression_dictionary = std::make_shared<const std::vector<uint8_t>>(bytes.Data(), bytes.Data() + bytes.Length());
+  }
   Napi::Value structures = object.Get("structures");
   if (structures.IsUndefined() || structures.IsNull()) return true;
   if (!structures.IsArray() || structures.As<Napi::Array>().Length() > 8160) {

@@ -363,6 +363,8 @@ export class JsonApplier {
       keyEncoding: (flags & 0x08) !== 0 ? ('uint32' as const) : undefined,
       // Values the export carried as bytes are put with asBinary; the encoding handles the rest.
       encoding: o.encoding === 'string' || o.encoding === 'binary' ? o.encoding : ('msgpack' as const),
+      // A compression store stays one: lmdb-js then also escapes values whose first byte is its compression marker.
+      ...(o.compression ? { compression: true } : {}),
     };
     const store = (r.name === null ? env.openDB({ ...options, name: null } as never) : env.openDB(r.name, options)) as unknown as Database<unknown, Key>;
     this.#stores.set(r.name, { store, record: r, versions: options.useVersions });

@@ -27,6 +27,9 @@ import { openExportSource, type EnvInfo, type ExportDbSpec, type PinnedSnapshot 
 import { JSON_FORMAT, JSON_FORMAT_VERSION, line, type ExportDbOptions, type HeaderRecord } from './records.js';
 import { isJsonWritable, OpaqueValue, toJsonText } from './value-json.js';
 import { unpack } from 'msgpackr';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 /** JsonExportOptions: what to export and how. */
 export interface JsonExportOptions {
@@ -100,9 +103,10 @@ export function openExportStores(env: RootDatabase, info: EnvInfo, dbOptions: Re
   if (!isDocumentDatabase(info)) {
     const structures = new Map<string, Database<Buffer, Key>>();
     for (const [name, o] of Object.entries(dbOptions)) {
-      if (!o.sharedStructures || o.compression) continue;
+      if (!o.sharedStructures) continue;
       const flags = name === '' ? info.mainDb.flags : (info.namedDatabases ?? []).find((d) => d.name === name)?.flags ?? 0;
-      const options = { encoding: 'binary' as const, dupSort: (flags & 0x04) !== 0, ...((flags & 0x08) !== 0 ? { keyEncoding: 'uint32' as const } : {}) };
+      // With compression on, lmdb-js decompresses the structures entry when it is over the threshold.
+      const options = { encoding: 'binary' as const, dupSort: (flags & 0x04) !== 0, ...((flags & 0x08) !== 0 ? { keyEncoding: 'uint32' as const } : {}), ...(o.compression ? { compression: true } : {}) };
       structures.set(name, (name === '' ? env.openDB({ ...options, name: null } as never) : env.openDB(name, options)) as unknown as Database<Buffer, Key>);
     }
     return { kind: 'env', structures };
@@ -316,6 +320,20 @@ function sharedStructuresOf(stores: ExportStores, name: string, txn: { transacti
   return structures.map((s) => (Array.isArray(s) ? (s as string[]) : null));
 }
 
+let defaultDictionary: Buffer | undefined;
+/**
+ * lmdbDefaultDictionary: the LZ4 dictionary lmdb-js compresses with unless told otherwise
+ * (`dict/dict.txt` of the installed lmdb package, which lmdb-js's open.js reads the same way).
+ */
+function lmdbDefaultDictionary(): Buffer {
+  if (!defaultDictionary) {
+    const entry = createRequire(import.meta.url).resolve('lmdb');
+    // The package's main is dist/index.cjs: its root is one folder up.
+    defaultDictionary = readFileSync(join(dirname(dirname(entry)), 'dict', 'dict.txt'));
+  }
+  return defaultDictionary;
+}
+
 /** envSpecs: the native spec and the db record of every database of a generic environment. */
 function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>, structuresOf: (name: string) => (string[] | null)[] | null): Array<{ spec: ExportDbSpec; dbLine: string }> {
   const known = new Set(['', ...(info.namedDatabases ?? []).map((d) => d.name)]);
@@ -340,21 +358,22 @@ function envSpecs(info: EnvInfo, dbOptions: Record<string, ExportDbOptions>, str
       ...(given.compression ? { compression: true } : {}),
       ...(given.sharedStructures ? { sharedStructures: true } : {}),
     };
-    // Compressed values are carried as stored bytes; shared-structure values decode with the snapshot's structures.
-    const opaque = options.compression === true;
-    const structures = options.sharedStructures && !opaque && options.encoding === 'msgpack' ? structuresOf(name ?? '') : null;
-    const valueMode: ExportDbSpec['valueMode'] = opaque
-      ? 'raw'
-      : options.encoding === 'msgpack'
-        ? 'msgpack'
-        : options.encoding === 'string'
-          ? 'string'
-          : options.encoding === 'binary'
-            ? 'binary'
-            : 'raw';
+    // Compressed values are decompressed natively (lmdb-js's default dictionary); shared-structure values decode
+    // with the snapshot's structures.
+    const structures = options.sharedStructures && options.encoding === 'msgpack' ? structuresOf(name ?? '') : null;
+    const valueMode: ExportDbSpec['valueMode'] =
+      options.encoding === 'msgpack' ? 'msgpack' : options.encoding === 'string' ? 'string' : options.encoding === 'binary' ? 'binary' : 'raw';
     const keyMode: ExportDbSpec['keyMode'] = options.keyEncoding === 'uint32' ? 'uint32' : options.keyEncoding === 'binary' ? 'raw' : 'string';
     return {
-      spec: { name, prefix: `{"t":"entry","db":${JSON.stringify(name)},"k":`, keyMode, valueMode, versions: options.useVersions === true, ...(structures ? { structures } : {}) },
+      spec: {
+        name,
+        prefix: `{"t":"entry","db":${JSON.stringify(name)},"k":`,
+        keyMode,
+        valueMode,
+        versions: options.useVersions === true,
+        ...(structures ? { structures } : {}),
+        ...(options.compression ? { compression: { dictionary: lmdbDefaultDictionary() } } : {}),
+      },
       dbLine: line({ t: 'db', name, flags, options }),
     };
   });

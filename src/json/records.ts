@@ -91,7 +91,7 @@ export interface ExportDbOptions {
   encoding?: 'msgpack' | 'json' | 'string' | 'binary' | 'ordered-binary' | 'cbor';
   /** ['ordered-binary'] | 'uint32' | 'binary'. */
   keyEncoding?: 'ordered-binary' | 'uint32' | 'binary';
-  /** lmdb-js `compression` was on: values are carried as opaque bytes. */
+  /** lmdb-js `compression` was on (default dictionary): values are decompressed for the export, and the restored store compresses again. */
   compression?: boolean;
   /**
    * lmdb-js `sharedStructuresKey: Symbol.for('structures')` was set: msgpack values are decoded with the structures

@@ -187,6 +187,8 @@ export interface ExportDbSpec {
   mapsAsObjects?: boolean;
   /** msgpackr shared structures (record 0x40 + i has keys structures[i]), read from the same snapshot; null: none. */
   structures?: (string[] | null)[] | null;
+  /** lmdb-js `compression`: values with its LZ4 header are decompressed with this dictionary first; null: none. */
+  compression?: { dictionary: Buffer } | null;
 }
 
 /**

@@ -139,6 +139,64 @@ describe('JSON export/import of a generic lmdb-js environment', () => {
     }
   });
 
+  it('decompresses lmdb-js compression stores (LZ4 with its dictionary) for the export, and the copy compresses again', async () => {
+    const src = join(tmp.dir, 'src');
+    const env = open({ path: src, maxDbs: 8, noSubdir: false });
+    const specs = {
+      zipped: { compression: true },
+      zippedStr: { compression: true, encoding: 'string' },
+      zippedVer: { compression: true, useVersions: true },
+      zippedShared: { compression: true, sharedStructuresKey: Symbol.for('structures') },
+    } as const;
+    const dbs = Object.fromEntries(Object.entries(specs).map(([n, o]) => [n, env.openDB(n, o as never)])) as Record<keyof typeof specs, ReturnType<RootDatabase['openDB']>>;
+    const words = 'lorem ipsum dolor sit amet backup restore value document '.split(' ');
+    const text = (i: number, n: number): string => Array.from({ length: n }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ');
+    await env.transaction(() => {
+      for (let i = 0; i < 200; i++) {
+        // Over lmdb-js's 1000-byte threshold: stored compressed; and small ones stored plain.
+        dbs.zipped.putSync(`big${i}`, { i, body: text(i, 400), list: [i, text(i, 30)] });
+        dbs.zipped.putSync(`small${i}`, { i });
+        dbs.zippedStr.putSync(`s${i}`, text(i, 300));
+        dbs.zippedVer.putSync(`v${i}`, { body: text(i, 300) }, i + 0.5);
+        dbs.zippedShared.putSync(`r${i}`, { id: i, body: text(i, 250) });
+      }
+      // Values whose encoding starts with lmdb-js's marker bytes (msgpack -1 is 0xff) are compressed whatever their size.
+      dbs.zipped.putSync('minus-one', -1);
+      dbs.zipped.putSync('minus-six', -6);
+    });
+    const read = (e: RootDatabase, n: keyof typeof specs): unknown[] =>
+      [...e.openDB(n, specs[n] as never).getRange({ versions: n === 'zippedVer' } as never)].map((x) => {
+        const r = x as { key: unknown; value: unknown; version?: number };
+        return [r.key, r.value, r.version];
+      });
+    const expected = Object.fromEntries(Object.keys(specs).map((n) => [n, read(env, n as keyof typeof specs)]));
+    const raw = env.openDB('zipped', { encoding: 'binary' }) as unknown as { getBinary(k: string): Buffer };
+    expect(raw.getBinary('big1')[0]).toBeGreaterThanOrEqual(250);
+    expect(raw.getBinary('minus-one')[0]).toBeGreaterThanOrEqual(250);
+    await env.close();
+
+    const file = join(tmp.dir, 'zipped.ndjson');
+    const dbOptions = { zipped: { compression: true }, zippedStr: { compression: true, encoding: 'string' as const }, zippedVer: { compression: true }, zippedShared: { compression: true, sharedStructures: true } };
+    const stats = await exportJson({ db: src, out: createWriteStream(file), dbOptions });
+    expect(stats.fallbacks).toBe(0);
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"t":"entry"'));
+    expect(lines.filter((l) => l.includes('"$pv":"raw"') || l.includes('"$pv":"mp"'))).toEqual([]);
+    expect(lines.find((l) => l.includes('"minus-one"'))).toContain('"v":-1');
+    expect(lines.find((l) => l.includes('"k":"s3"'))).toContain(`"v":${JSON.stringify(text(3, 300))}`);
+
+    const to = join(tmp.dir, 'copy');
+    await importJson({ to, input: createReadStream(file) });
+    const copy = open({ path: to, maxDbs: 8, noSubdir: false });
+    try {
+      for (const n of Object.keys(specs)) expect(read(copy, n as keyof typeof specs), n).toEqual(expected[n]);
+      // The restored store compresses as the source did.
+      const copyRaw = copy.openDB('zipped', { encoding: 'binary' }) as unknown as { getBinary(k: string): Buffer };
+      expect(copyRaw.getBinary('big1')[0]).toBeGreaterThanOrEqual(250);
+    } finally {
+      await copy.close();
+    }
+  });
+
   it('refuses an incremental JSON backup of a generic environment and names snapshot incrementals', async () => {
     const src = join(tmp.dir, 'src');
     const env = open({ path: src, maxDbs: 32, noSubdir: false });
