@@ -6,7 +6,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'pagevault-demo/**', '.bench-data/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'pagevault-demo/**', '.bench-data/**', '.cache/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

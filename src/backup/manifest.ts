@@ -48,6 +48,8 @@ export interface ManifestFile {
   /** JSON backups: records, documents, tombstones and entries the file holds. */
   records?: number;
   docs?: number;
+  /** Snapshots of data format 1 environments: the `.pagehashes` object beside this file (page-hash-diff.ts). */
+  pageHashes?: string;
 }
 
 /** DatabaseIdentity: what ties a chain to one environment (replacing the file changes dev/ino). */

@@ -29,6 +29,7 @@ import type { DestinationStatus, FanOutPolicy, FanOutResult } from '../sinks/fan
 import { ByteCounter } from '../util/byte-counter.js';
 import type { Sink } from '../sinks/sink.js';
 import { encodePageRecords, envInfo, envPathOf, openPageSource, openRootFor, type EnvInfo, type PageSource } from '../snapshot/index.js';
+import { decodePageHashes, encodePageHashes, hashDiffSource, type PageHashes } from '../snapshot/page-hash-diff.js';
 import type { CompressionName } from '../transforms/index.js';
 import { newestChain } from './chain-store.js';
 import { onEveryDestination, openLockedDestinations, putFile, writeManifests, type ChainChoice, type Destination, type UploadMode } from './destinations.js';
@@ -130,6 +131,11 @@ export interface SnapshotBackupResult {
   /** How much data.mdb grew while the snapshot was pinned (writers could not reuse pages). */
   dataFileGrowthBytes: number;
   staged: boolean;
+  /**
+   * How changed pages were found: 'txnid' (page headers' transaction ids: a walk that prunes unchanged subtrees) or
+   * 'page-hash' (data format 1 has none: every page is read and its xxh64 compared with the base's).
+   */
+  diff: 'txnid' | 'page-hash';
 }
 
 
@@ -170,7 +176,15 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
 
     const sizeBefore = fileStat.size;
     const pinStarted = performance.now();
-    source = await openPageSource(env, { baseTxnId, signal: options.signal, envKey: options.dbKey });
+    // Data format 1 pages carry no txnid: walk everything and ship the pages whose hash changed (page-hash-diff.ts).
+    const hashDiff = info.format.dataVersion === 1;
+    const pageHashes: PageHashes | undefined = hashDiff ? new Map() : undefined;
+    if (hashDiff) {
+      const base = baseTxnId ? { txnId: baseTxnId, hashes: await readPageHashes(sink, folder, last!) } : undefined;
+      source = await hashDiffSource(await openPageSource(env, { signal: options.signal }), base, pageHashes!);
+    } else {
+      source = await openPageSource(env, { baseTxnId, signal: options.signal, envKey: options.dbKey });
+    }
     const kind: FileKind = source.mode === 'full' ? 'full-snapshot' : 'incremental-snapshot';
     const seq = choice.manifest ? choice.manifest.files.length : 0;
     const chainId = choice.manifest?.chainId ?? randomUUID();
@@ -231,6 +245,11 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       sizeAfter = (await stat(info.dataPath)).size;
     }
     const summary: BackupFileSummary = await writer.done;
+    const hashesName = pageHashes ? `${fileName}.pagehashes` : undefined;
+    if (pageHashes) {
+      // Beside the file, on every destination that took it: the next incremental diffs against these.
+      await putFile(dests.sinks.filter((_, i) => fan!.destinations[i].ok), `${folder}/${hashesName}`, Readable.from([encodePageHashes(pageHashes)]), { signal: options.signal });
+    }
 
     const entry: ManifestFile = {
       name: fileName,
@@ -244,6 +263,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       created: startedAt.toISOString(),
       pages: source.stats.pagesShipped,
       plaintextBytes: summary.plaintextBytes,
+      ...(hashesName ? { pageHashes: hashesName } : {}),
     };
     const manifest = withFile(choice.manifest, entry, {
       chainId,
@@ -282,6 +302,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       pinnedMs,
       dataFileGrowthBytes: Math.max(0, sizeAfter - sizeBefore),
       staged: options.staging === true,
+      diff: pageHashes ? 'page-hash' : 'txnid',
     };
   } catch (err) {
     if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('backup aborted; no file was completed');
@@ -314,6 +335,8 @@ async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity,
   const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
   const why = !last
     ? 'the newest chain has no files'
+    : info.format.dataVersion === 1 && !last.pageHashes
+      ? 'the chain\'s last file has no page hashes to diff a data format 1 environment against'
     : manifest.database.dev !== identity.dev || manifest.database.ino !== identity.ino
       ? 'the data file was replaced since the chain started (restored, compacted or recreated)'
       : info.lastTxnId < last.txnId
@@ -325,6 +348,14 @@ async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity,
             : undefined;
   if (why) return { folder: '', fullReason: why };
   return { folder: newest.folder, manifest, key: chainKey };
+}
+
+/** readPageHashes: the page hashes stored beside `file` of the chain in `folder`. */
+async function readPageHashes(sink: Sink, folder: string, file: ManifestFile): Promise<PageHashes> {
+  const key = `${folder}/${file.pageHashes}`;
+  const chunks: Buffer[] = [];
+  for await (const c of await sink.get(key)) chunks.push(c as Buffer);
+  return decodePageHashes(Buffer.concat(chunks), `${sink.name}/${key}`);
 }
 
 /** withProgress: the source, reporting each batch's page count and bytes as it passes. */
