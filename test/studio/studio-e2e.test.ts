@@ -103,7 +103,7 @@ describe('Studio, in Chromium', () => {
     // Keyboard only: focus the database link and press Enter.
     await page.getByRole('link', { name: 'orders', exact: true }).focus();
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Backups of orders' }).waitFor();
+    await page.getByRole('heading', { name: 'Backups of orders', exact: true }).waitFor();
     await shot('02-backups-view');
   });
 
@@ -167,7 +167,7 @@ describe('Studio, in Chromium', () => {
       .map((el) => el.outerHTML.slice(0, 80))`);
     expect(unlabelled).toEqual([]);
     await save.click();
-    await page.getByRole('heading', { name: 'Task orders nightly' }).waitFor();
+    await page.getByRole('heading', { name: 'Task orders nightly', exact: true }).waitFor();
 
     const tasks = await new PagevaultClient(server.url, apiKey).tasks();
     expect(tasks).toHaveLength(1);
@@ -250,13 +250,13 @@ describe('Studio, in Chromium', () => {
     const before = (await client.task('orders nightly')).task;
     await page.goto(`${server.url}/studio/#/tasks/${before.id}`);
     await page.getByRole('link', { name: 'Edit' }).click();
-    await page.getByRole('heading', { name: 'Edit task orders nightly' }).waitFor();
+    await page.getByRole('heading', { name: 'Edit task orders nightly', exact: true }).waitFor();
     // The form shows what the task has.
     expect(await page.locator('[data-role=incremental-cron]').inputValue()).toBe('*/30 * * * *');
     expect(await page.locator('[data-field=path]').inputValue()).toBe(dest());
     await page.locator('[data-role=incremental-cron]').fill('15 * * * *');
     await page.locator('[data-role=save]').click();
-    await page.getByRole('heading', { name: 'Task orders nightly' }).waitFor();
+    await page.getByRole('heading', { name: 'Task orders nightly', exact: true }).waitFor();
     const after = (await client.task(before.id)).task;
     expect(after).toEqual({ ...before, incrementalCron: '15 * * * *' });
 
@@ -267,7 +267,7 @@ describe('Studio, in Chromium', () => {
     await page.locator('[data-role=delete]').click();
     await shot('11-delete-confirm');
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-    await page.getByRole('heading', { name: 'Backups of orders' }).waitFor();
+    await page.getByRole('heading', { name: 'Backups of orders', exact: true }).waitFor();
     expect((await client.tasks()).map((t) => t.task.name)).not.toContain('orders nightly');
   });
 });
