@@ -19,6 +19,7 @@ import { JsonApplier, type ApplyProgress } from '../json/apply.js';
 import { fsyncPath } from '../sinks/local.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import { openChain, readHeader, refuseNonEmpty, selectFiles, type SnapshotRestoreOptions } from './snapshot-restore.js';
+import { getObject } from '../sinks/parallel-get.js';
 
 /** JsonRestoreOptions: SnapshotRestoreOptions (`compact` does not apply) plus the JSON-only choices. */
 export interface JsonRestoreOptions extends Omit<SnapshotRestoreOptions, 'compact' | 'onProgress'> {
@@ -81,7 +82,7 @@ export async function restoreJson(options: JsonRestoreOptions): Promise<JsonRest
         current = { file: file.name, fileIndex: i };
         // A readable side of a few chunks lets decompression run ahead of the importer.
         const reader = createBackupReader({ key: options.key, highWaterMark: 16 * 1024 * 1024 });
-        const input = await sink.get(`${folder}/${file.name}`);
+        const input = await getObject(sink, `${folder}/${file.name}`, file.size, { signal: options.signal });
         const before = bytesRead;
         const counted = new ByteCounter((total) => {
           bytesRead = before + total;

@@ -36,6 +36,7 @@ import { openSink } from '../sinks/registry.js';
 import { isNotFound, type Sink } from '../sinks/sink.js';
 import { applyPageRecords } from '../snapshot/index.js';
 import { ByteCounter } from '../util/byte-counter.js';
+import { getObject } from '../sinks/parallel-get.js';
 
 /** ChainLocation: a chain folder path, `<destination URL>/<chain folder>`, or a sink and the chain's folder key on it. */
 export type ChainLocation = string | { sink: Sink; chain: string };
@@ -167,7 +168,7 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
       for (const [i, file] of files.entries()) {
         if (options.signal?.aborted) throw new AbortedError('restore aborted');
         const reader = createBackupReader({ key: options.key });
-        const input = await sink.get(`${folder}/${file.name}`);
+        const input = await getObject(sink, `${folder}/${file.name}`, file.size, { signal: options.signal });
         const counted = new ByteCounter();
         // Only the last file is made durable: its fsync covers the whole file, and a failure before then
         // discards the temporary folder anyway.

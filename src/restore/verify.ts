@@ -20,6 +20,7 @@ import { isNotFound } from '../sinks/sink.js';
 import { envInfo } from '../snapshot/index.js';
 import { restoreJson } from './json-restore.js';
 import { openChain, restoreSnapshot, type ChainLocation } from './snapshot-restore.js';
+import { getObject } from '../sinks/parallel-get.js';
 
 /** VerifyOptions: see `pagevault verify --help`. */
 export interface VerifyOptions {
@@ -48,7 +49,7 @@ export async function verifyChain(options: VerifyOptions): Promise<VerifyResult>
       options.onProgress?.({ file: file.name, fileIndex: i, files: manifest.files.length });
       let input;
       try {
-        input = await sink.get(`${folder}/${file.name}`);
+        input = await getObject(sink, `${folder}/${file.name}`, file.size, { signal: options.signal });
       } catch (err) {
         if (isNotFound(err)) throw new ChainBrokenError(`chain file ${file.name} is missing from ${sink.name}/${folder}`);
         throw err;
