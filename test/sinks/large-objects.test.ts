@@ -92,7 +92,3 @@ describe.runIf(enabled)('objects past the single-request limits', () => {
     }
   }, 1_800_000);
 });
-
-describe.skipIf(enabled)('objects past the single-request limits (set PAGEVAULT_LARGE_OBJECTS=1 to run)', () => {
-  it.skip('S3 5.2 GB and Azure 4.3 GB round trips', () => undefined);
-});
