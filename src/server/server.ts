@@ -37,6 +37,11 @@ export interface ServerOptions {
   port?: number;
   /** Interface to bind; default 127.0.0.1 (loopback only). */
   host?: string;
+  /**
+   * Serve HTTPS with this certificate and private key (PEM files). Recommended whenever the
+   * server listens beyond loopback: API keys travel in every request.
+   */
+  tls?: { certFile: string; keyFile: string };
   clock?: Clock;
   /** Called with one line per finished operation and other events (default: none). */
   log?: (line: string) => void;
@@ -149,7 +154,17 @@ export async function startServer(options: ServerOptions): Promise<PagevaultServ
   });
   for (const op of runner.operations({ limit: 1000 })) logged.add(op.id);
 
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  let https: { cert: Buffer; key: Buffer } | undefined;
+  if (options.tls) {
+    try {
+      https = { cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) };
+    } catch (err) {
+      await runner.stop();
+      throw new IoError(`cannot read the TLS certificate or key: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  // One type for both: Fastify's http and https instances differ only in the server they wrap.
+  const app = (https ? Fastify({ logger: false, bodyLimit: 1 << 20, https }) : Fastify({ logger: false, bodyLimit: 1 << 20 })) as unknown as ReturnType<typeof Fastify>;
   const keys = apiKeyChecker(() => readApiKeys(paths.apiKeys));
   registerStudio(app);
   registerRoutes(app, {
