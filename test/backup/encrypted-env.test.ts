@@ -8,7 +8,6 @@
  * PAGEVAULT_ERR_WRONG_KEY; opening it by path without the key: PAGEVAULT_ERR_KEY_REQUIRED;
  * and the key never appears in a backup file or manifest.
  */
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { backupSnapshot, restoreSnapshot } from '../../src/index.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
+import { digestStores } from '../helpers/store-digest.js';
 
 const ctx = useTmpEnv();
 const BIN = resolve(__dirname, '../../bin/pagevault.js');
@@ -24,22 +24,7 @@ const KEY = 'pagevault-enc-test-key-0123456789'.slice(0, 32);
 const NAMES = ['plain', 'dups', 'later'];
 
 /** digest: every (key, value) of the root store and the named databases that exist, as raw bytes. */
-function digest(env: RootDatabase): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ['', ...NAMES]) {
-    if (name !== '' && env.openDB({ name, create: false } as never) === undefined) continue;
-    const db = env.openDB<Buffer, Buffer>((name || null) as unknown as string, { keyEncoding: 'binary', encoding: 'binary', dupSort: name === 'dups' } as never);
-    const h = createHash('sha256');
-    let n = 0;
-    for (const { key, value } of db.getRange({ start: Buffer.alloc(0) } as never)) {
-      if (name === '' && NAMES.some((x) => Buffer.from(`${x}\0`).equals(key as Buffer))) continue;
-      h.update(key as Buffer).update('\0').update(value as Buffer).update('\n');
-      n++;
-    }
-    out[name || '(root)'] = `${n}:${h.digest('hex').slice(0, 16)}`;
-  }
-  return out;
-}
+const digest = (env: RootDatabase): Record<string, string> => digestStores(env, NAMES, ['dups']);
 
 async function change(env: RootDatabase, round: number): Promise<void> {
   const plain = env.openDB<string, string>({ name: 'plain' });

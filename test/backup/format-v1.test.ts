@@ -6,7 +6,6 @@
  * say so. A full and several incrementals — updates, deletes, values on overflow pages, a
  * named database created and one dropped — restore to the source at every point.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RootDatabase } from 'lmdb';
@@ -14,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backupSnapshot, envInfo, restoreSnapshot } from '../../src/index.js';
 import { lmdbV1 } from '../helpers/lmdb-v1.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
+import { digestStores } from '../helpers/store-digest.js';
 
 const ctx = useTmpEnv();
 let lmdb: typeof import('lmdb');
@@ -24,22 +24,7 @@ beforeAll(async () => {
 
 const NAMES = ['plain', 'dups', 'later'];
 
-function digest(env: RootDatabase): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ['', ...NAMES]) {
-    if (name !== '' && env.openDB({ name, create: false } as never) === undefined) continue;
-    const db = env.openDB<Buffer, Buffer>((name || null) as unknown as string, { keyEncoding: 'binary', encoding: 'binary', dupSort: name === 'dups' } as never);
-    const h = createHash('sha256');
-    let n = 0;
-    for (const { key, value } of db.getRange({ start: Buffer.alloc(0) } as never)) {
-      if (name === '' && NAMES.some((x) => Buffer.from(`${x}\0`).equals(key as Buffer))) continue;
-      h.update(key as Buffer).update('\0').update(value as Buffer).update('\n');
-      n++;
-    }
-    out[name || '(root)'] = `${n}:${h.digest('hex').slice(0, 16)}`;
-  }
-  return out;
-}
+const digest = (env: RootDatabase): Record<string, string> => digestStores(env, NAMES, ['dups']);
 
 async function change(env: RootDatabase, round: number): Promise<void> {
   const plain = env.openDB<string, string>({ name: 'plain' });
