@@ -13,7 +13,7 @@ import { writeKey, type Key } from 'ordered-binary';
 import { indexKeysFor } from '../docdb/index-keys.js';
 import type { Corpus } from './corpus.js';
 import { MsgpackWriter, preEncode, shape } from './msgpack-writer.js';
-import { docSeed, type Batch } from './plan.js';
+import { batchNumbers, docSeed, type Batch } from './plan.js';
 import { Rng } from './prng.js';
 import type { Profile } from './profiles.js';
 
@@ -51,14 +51,15 @@ export function encodeBatch(ctx: EncoderContext, batch: Batch, reuse?: ArrayBuff
   const prefix = new TextEncoder().encode(`${spec.name.toLowerCase()}/`);
   const rng = new Rng(0);
   const indexes = ctx.profile.indexes.map((def, ix) => ({ def, ix })).filter((d) => d.def.collection === spec.name);
-  const count = batch.numbers.length;
+  const numbers = batchNumbers(batch);
+  const count = numbers.length;
   const w = new MsgpackWriter(reuse ? Buffer.from(reuse) : Math.max(1 << 16, count * 2048));
   const docs = new Uint32Array(count * 6);
   let index = new Uint32Array(Math.max(16, count * 4 * Math.max(1, indexes.length)));
   let indexCount = 0;
 
   for (let i = 0; i < count; i++) {
-    const n = batch.numbers[i];
+    const n = numbers[i];
     // id, as raw UTF-8 (its ordered-binary key form: ids start with a letter).
     const idStart = w.pos;
     w.idText(prefix, n);

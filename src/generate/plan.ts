@@ -82,15 +82,29 @@ export function docSeed(seed: number, collectionIx: number, n: number): number {
   return mix32(mix32(seed, 0x636f6c00 + collectionIx), n);
 }
 
-/** Batch: one unit of work for a generator worker. */
+/**
+ * Batch: one unit of work for a generator worker: the `count` identity numbers of a
+ * collection of `total` documents starting at position `from` of their id order
+ * (batchNumbers lists them). Described, not listed, so the plan costs the writer's thread
+ * nothing per document: the worker computes the numbers.
+ */
 export interface Batch {
   /** Sequence number of the batch; the writer commits batches in this order. */
   seq: number;
   collectionIx: number;
-  /** Identity numbers to generate, in order. */
-  numbers: Uint32Array;
+  /** Documents of the collection in all, and this batch's first position in their id order. */
+  total: number;
+  from: number;
+  count: number;
   /** Etag of the first document; the rest follow by one. */
   firstEtag: number;
+}
+
+/** batchNumbers: the identity numbers of `batch`, in order. */
+export function batchNumbers(batch: Batch): Uint32Array {
+  const numbers = new Uint32Array(batch.count);
+  lexicographicNumbers(batch.total, batch.from, numbers);
+  return numbers;
 }
 
 /** planBatches: every batch of a dataset, lazily, in write order. */
@@ -105,10 +119,8 @@ export function* planBatches(profile: Profile, total: number, batchSize: number)
       // Ramp up (256, 512, 1024, …): the writer starts on the first small batch while
       // the workers encode the next ones, instead of waiting for a full-size batch.
       size = Math.min(batchSize, 256 << Math.min(seq, 8), n - from);
-      const numbers = new Uint32Array(size);
-      lexicographicNumbers(n, from, numbers);
-      yield { seq: seq++, collectionIx: ci, numbers, firstEtag: etag };
-      etag += numbers.length;
+      yield { seq: seq++, collectionIx: ci, total: n, from, count: size, firstEtag: etag };
+      etag += size;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectionCounts, collectionOrder, lexicographicNumbers, planBatches } from '../../src/generate/plan.js';
+import { batchNumbers, collectionCounts, collectionOrder, lexicographicNumbers, planBatches } from '../../src/generate/plan.js';
 import { PROFILES } from '../../src/generate/profiles.js';
 
 describe('generation plan', () => {
@@ -19,7 +19,7 @@ describe('generation plan', () => {
     const ids: Buffer[] = [];
     for (const b of planBatches(profile, 5000, 333)) {
       const prefix = `${profile.collections[b.collectionIx].name.toLowerCase()}/`;
-      for (const n of b.numbers) ids.push(Buffer.from(`${prefix}${n}-A`));
+      for (const n of batchNumbers(b)) ids.push(Buffer.from(`${prefix}${n}-A`));
     }
     expect(ids).toHaveLength(5000);
     for (let i = 1; i < ids.length; i++) expect(Buffer.compare(ids[i - 1], ids[i])).toBe(-1);
