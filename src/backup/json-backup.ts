@@ -264,7 +264,6 @@ async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdent
   const found = await newestChain(sink, name, 'backup', manual);
   if ('fullReason' in found) return { folder: '', fullReason: found.fullReason };
   const { manifest } = found;
-  const newest = { folder: found.folder };
   const last = manifest.files.at(-1);
   const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
   const why = !last
@@ -277,5 +276,5 @@ async function chooseJsonChain(sink: Sink, name: string, identity: DatabaseIdent
           ? 'the encryption key (or its absence) differs from the chain’s'
           : undefined;
   if (why) return { folder: '', fullReason: why };
-  return { folder: newest.folder, manifest, key: chainKey };
+  return { folder: found.folder, manifest, key: chainKey };
 }

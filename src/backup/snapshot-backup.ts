@@ -330,7 +330,6 @@ async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity,
   const found = await newestChain(sink, name, 'snapshot', manual);
   if ('fullReason' in found) return { folder: '', fullReason: found.fullReason };
   const { manifest } = found;
-  const newest = { folder: found.folder };
   const last = manifest.files.at(-1);
   const chainKey = key?.kdf && manifest.kdf ? await key.forKdf(manifest.kdf) : key;
   const why = !last
@@ -347,7 +346,7 @@ async function chooseChain(sink: Sink, name: string, identity: DatabaseIdentity,
             ? 'the encryption key (or its absence) differs from the chain’s'
             : undefined;
   if (why) return { folder: '', fullReason: why };
-  return { folder: newest.folder, manifest, key: chainKey };
+  return { folder: found.folder, manifest, key: chainKey };
 }
 
 /** readPageHashes: the page hashes stored beside `file` of the chain in `folder`. */
