@@ -4,7 +4,7 @@
  * here, so every command fails the same way: one line on stderr,
  * `pagevault: PAGEVAULT_ERR_<CODE>: <message>`, and a documented exit code.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../util/package-version.js';
 import { ErrorCodes, ExitCodes, isPagevaultError } from '../errors.js';
 import { formatHelp, parseCommand, UsageError, type CommandSpec, type ParsedOptions } from './args.js';
 import type { Io } from './io.js';
@@ -31,11 +31,6 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = { backup, restore, verify, export: exportCmd, import: importCmd, list, serve, tasks, status, cancel, apikey, key, info, generate, load, demo };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** globalHelp: `pagevault --help`. */
 export function globalHelp(): string {
@@ -81,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? ExitCodes.USAGE : ExitCodes.OK;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return ExitCodes.OK;
   }
   const command = COMMANDS[name];

@@ -13,7 +13,6 @@
  * 127.0.0.1 unless told otherwise.
  */
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import { DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
@@ -28,6 +27,7 @@ import { TaskRunner } from '../tasks/runner.js';
 import { apiKeyChecker, readApiKeys } from './api-keys.js';
 import { registerRoutes } from './routes.js';
 import { registerStudio } from './studio.js';
+import { packageVersion } from '../util/package-version.js';
 
 /** ServerOptions: see `pagevault serve --help`. */
 export interface ServerOptions {
@@ -81,10 +81,6 @@ export async function databaseKeyOf(databaseKeys: string, name: string): Promise
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new IoError(`cannot read the key of database ${name}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 async function hostedDatabases(dir: string): Promise<string[]> {

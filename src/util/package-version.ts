@@ -1,0 +1,9 @@
+/** package-version: pagevault's own version, from its package.json (this file is dist/src/util/package-version.js). */
+import { readFileSync } from 'node:fs';
+
+let cached: string | undefined;
+
+export function packageVersion(): string {
+  cached ??= (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return cached;
+}
