@@ -7,7 +7,7 @@
  * stopping at the first match, so timing says nothing about which bytes matched.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError, IoError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/files.js';
 
@@ -70,18 +70,34 @@ export interface ApiKeyChecker {
   check(presented: string | undefined): StoredApiKey | undefined;
 }
 
-/** apiKeyChecker: a checker over `keys` (the server re-reads the file on change via `reload`). */
-export function apiKeyChecker(load: () => StoredApiKey[]): ApiKeyChecker & { reload(): void } {
-  let keys = load();
+/**
+ * apiKeyChecker: a checker over the keys stored in `file`. The file is read again only when
+ * its size or modification time changed (one stat per request instead of a read and a
+ * parse), so a key made with `pagevault apikey create` or revoked works at the next request.
+ */
+export function apiKeyChecker(file: string): ApiKeyChecker {
+  let keys: StoredApiKey[] = [];
+  let seen = '';
+  const current = (): StoredApiKey[] => {
+    let stamp = 'missing';
+    try {
+      const st = statSync(file);
+      stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new IoError(`cannot read the API key file ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    if (stamp !== seen) {
+      keys = readApiKeys(file);
+      seen = stamp;
+    }
+    return keys;
+  };
   return {
-    reload() {
-      keys = load();
-    },
     check(presented) {
       if (typeof presented !== 'string' || presented.length === 0 || presented.length > 200) return undefined;
       const h = hash(presented);
       let found: StoredApiKey | undefined;
-      for (const k of keys) {
+      for (const k of current()) {
         // Every stored hash is compared, match or not.
         if (timingSafeEqual(h, Buffer.from(k.sha256, 'hex')) && !found) found = k;
       }

@@ -24,7 +24,7 @@ import { systemClock, type Clock } from '../tasks/clock.js';
 import { checkDatabaseName, createExecutors, keyFor } from '../tasks/executor.js';
 import type { OperationRecord } from '../tasks/operation.js';
 import { TaskRunner } from '../tasks/runner.js';
-import { apiKeyChecker, readApiKeys } from './api-keys.js';
+import { apiKeyChecker } from './api-keys.js';
 import { registerRoutes } from './routes.js';
 import { registerStudio } from './studio.js';
 import { packageVersion } from '../util/package-version.js';
@@ -161,13 +161,12 @@ export async function startServer(options: ServerOptions): Promise<PagevaultServ
   }
   // One type for both: Fastify's http and https instances differ only in the server they wrap.
   const app = (https ? Fastify({ logger: false, bodyLimit: 1 << 20, https }) : Fastify({ logger: false, bodyLimit: 1 << 20 })) as unknown as ReturnType<typeof Fastify>;
-  const keys = apiKeyChecker(() => readApiKeys(paths.apiKeys));
   registerStudio(app);
   registerRoutes(app, {
     runner,
     keysDir: paths.keys,
     log,
-    keys: { check: (k) => (keys.reload(), keys.check(k)) },
+    keys: apiKeyChecker(paths.apiKeys),
     version: packageVersion(),
     async databases() {
       const out = [];
