@@ -91,6 +91,12 @@ export class LocalSink implements Sink {
   /** The finished files under `prefix`, read from the deepest folder the prefix names (not the whole tree). */
   async #walk(prefix: string): Promise<Array<{ key: string; full: string }>> {
     const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const files = await this.#files(folder);
+    return files.filter((f) => !f.key.endsWith(IN_PROGRESS) && f.key.startsWith(prefix));
+  }
+
+  /** Every file under `folder` ('' = the root), in progress or not, with its key and full path. */
+  async #files(folder: string): Promise<Array<{ key: string; full: string }>> {
     const start = folder ? join(this.root, ...folder.split('/')) : this.root;
     let entries;
     try {
@@ -100,14 +106,12 @@ export class LocalSink implements Sink {
       if (code === 'ENOENT' || code === 'ENOTDIR') return [];
       throw wrapIo(err, `listing ${start}`);
     }
-    const out: Array<{ key: string; full: string }> = [];
-    for (const e of entries) {
-      if (!e.isFile() || e.name.endsWith(IN_PROGRESS)) continue;
-      const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
-      const key = relative(this.root, full).split(sep).join('/');
-      if (key.startsWith(prefix)) out.push({ key, full });
-    }
-    return out;
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => {
+        const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+        return { key: relative(this.root, full).split(sep).join('/'), full };
+      });
   }
 
   /**
@@ -116,22 +120,14 @@ export class LocalSink implements Sink {
    * a pid is left alone. They are never listed or read, so this only frees space.
    */
   async sweepAbandoned(): Promise<string[]> {
-    let entries;
-    try {
-      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw wrapIo(err, `listing ${this.root}`);
-    }
     const removed: string[] = [];
-    for (const e of entries) {
-      const m = /\.(\d+)\.in-progress$/.exec(e.name);
-      if (!e.isFile() || !m) continue;
+    for (const { key, full } of await this.#files('')) {
+      const m = /\.(\d+)\.in-progress$/.exec(key);
+      if (!m) continue;
       const pid = Number(m[1]);
       if (pid === process.pid || processAlive(pid)) continue;
-      const full = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
       await rm(full, { force: true });
-      removed.push(relative(this.root, full).split(sep).join('/'));
+      removed.push(key);
     }
     return removed;
   }
