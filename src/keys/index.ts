@@ -4,5 +4,5 @@
  * (`keyId`), the fingerprints recorded in backup headers. Keys themselves never go into
  * a backup.
  */
-export { generateKeyFile, keyId, loadKey, LoadedKey, KEY_LENGTH, KEY_ID_LENGTH, SCRYPT_DEFAULTS } from './keys.js';
+export { generateKeyFile, writeKeyFile, keyId, loadKey, LoadedKey, KEY_LENGTH, KEY_ID_LENGTH, SCRYPT_DEFAULTS } from './keys.js';
 export type { KeySource, KdfParams, ScryptParams } from './keys.js';

@@ -219,6 +219,16 @@ export async function loadKey(source: KeySource): Promise<LoadedKey> {
  */
 export async function generateKeyFile(path: string): Promise<LoadedKey> {
   const material = randomBytes(KEY_LENGTH);
+  await writeKeyFile(path, material);
+  return new LoadedKey('file', material, null, null);
+}
+
+/**
+ * writeKeyFile: writes the 32 bytes `material` to a new key file at `path` (one line of
+ * base64, mode 0600, fsynced), in the format loadKey({ file }) reads. Never overwrites:
+ * DestinationNotEmptyError if `path` exists; NotFoundError if its folder does not.
+ */
+export async function writeKeyFile(path: string, material: Uint8Array): Promise<void> {
   let handle;
   try {
     handle = await open(path, 'wx', 0o600);
@@ -229,10 +239,9 @@ export async function generateKeyFile(path: string): Promise<LoadedKey> {
     throw new IoError(`cannot create key file ${path}`, { cause: err });
   }
   try {
-    await handle.writeFile(`${material.toString('base64')}\n`, 'utf8');
+    await handle.writeFile(`${Buffer.from(material).toString('base64')}\n`, 'utf8');
     await handle.sync();
   } finally {
     await handle.close();
   }
-  return new LoadedKey('file', material, null, null);
 }

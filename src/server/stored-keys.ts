@@ -6,11 +6,10 @@
  * `pagevault key generate`) and the task refers to that file. The key never goes into the
  * state file, a backup, a log line or an API reply (replies show the file path and id).
  */
-import { open } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, IoError } from '../errors.js';
-import { KEY_LENGTH, loadKey } from '../keys/index.js';
+import { DestinationNotEmptyError, InvalidArgumentError } from '../errors.js';
+import { KEY_LENGTH, loadKey, writeKeyFile } from '../keys/index.js';
 import type { TaskEncryption } from '../tasks/task.js';
 
 /** EncryptionInput: what a client may send: a TaskEncryption, or a key by value. */
@@ -31,16 +30,10 @@ export async function storeSentKey(input: unknown, keysDir: string): Promise<Tas
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
   const file = join(keysDir, `${key.id}.key`);
   try {
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${e.key.trim()}\n`, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeKeyFile(file, raw);
   } catch (err) {
     // The same key sent again: its file (named by its id) is already there.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new IoError(`cannot store the task's key in ${keysDir}: ${(err as Error).message}`, { cause: err });
+    if (!(err instanceof DestinationNotEmptyError)) throw err;
   }
   return { mode: 'key', keyFile: file };
 }
