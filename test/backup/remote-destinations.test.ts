@@ -6,33 +6,19 @@
  * test fails if one cannot start.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { restore } from '../../src/api.js';
 import { backupJson } from '../../src/backup/json-backup.js';
 import { backupSnapshot } from '../../src/backup/snapshot-backup.js';
 import { openDatabase } from '../../src/docdb/database.js';
-import { startAzurite, type AzuriteServer } from '../helpers/servers/azurite-server.js';
-import { startS3Server, type S3Server } from '../helpers/servers/s3-server.js';
+import { useCloudServers } from '../helpers/servers/cloud.js';
 import { startFtpServer } from '../helpers/servers/ftp-server.js';
 import { startSftpServer } from '../helpers/servers/sftp-server.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
 import { digestEnv } from '../helpers/env-digest.js';
 
 const tmp = useTmpEnv('pv-remote-');
-let s3: S3Server;
-let azure: AzuriteServer;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  [s3, azure] = await Promise.all([startS3Server('pv-remote'), startAzurite({ container: 'pv-remote' })]);
-  process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
-  process.env.AZURE_STORAGE_KEY = azure.credentials.accountKey;
-}, 60_000);
-afterAll(async () => {
-  process.env = saved;
-  await Promise.all([s3?.stop(), azure?.stop()]);
-});
+const cloud = useCloudServers('pv-remote');
 
 describe('remote destinations', () => {
   it('fans one backup out to local, S3 and Azure, and restores from each', async () => {
@@ -43,14 +29,14 @@ describe('remote destinations', () => {
     } finally {
       await db.close();
     }
-    const s3Url = `s3://${s3.bucket}/backups?endpoint=${encodeURIComponent(s3.endpoint)}&forcePathStyle=true&region=us-east-1&partSize=5MiB`;
-    const azUrl = `azure://${azure.account}/${azure.container}/backups?endpoint=${encodeURIComponent(azure.endpoint)}`;
+    const s3Url = cloud.s3Url('backups', '&partSize=5MiB');
+    const azUrl = cloud.azureUrl('backups');
     const local = join(tmp.dir, 'local');
     const snap = await backupSnapshot({ db: path, destination: [local, s3Url, azUrl], name: 'shop' });
     expect(snap.destinations.map((d) => d.ok)).toEqual([true, true, true]);
     // Before the JSON backup, which records its chain as a tombstone consumer in @meta.
     const expected = await digestEnv(path);
-    expect(snap.destinations.map((d) => d.destination).join(' ')).not.toMatch(new RegExp(azure.credentials.accountKey.slice(0, 12).replace(/[+/]/g, '.')));
+    expect(snap.destinations.map((d) => d.destination).join(' ')).not.toMatch(new RegExp(cloud.azure.credentials.accountKey.slice(0, 12).replace(/[+/]/g, '.')));
     const json = await backupJson({ db: path, destination: [local, s3Url, azUrl], name: 'shop' });
     expect(json.destinations.every((d) => d.ok)).toBe(true);
 

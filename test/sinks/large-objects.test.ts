@@ -10,17 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSink } from '../../src/sinks/registry.js';
 import { getObject } from '../../src/sinks/parallel-get.js';
-import { startAzurite, type AzuriteServer } from '../helpers/servers/azurite-server.js';
-import { startS3Server, type S3Server } from '../helpers/servers/s3-server.js';
+import { useCloudServers } from '../helpers/servers/cloud.js';
 
 const enabled = process.env.PAGEVAULT_LARGE_OBJECTS === '1';
 const MiB = 1024 * 1024;
-let s3: S3Server;
-let azure: AzuriteServer;
-const saved = { ...process.env };
 
 /** body: `size` bytes made of a repeated 1 MiB random block with the block index mixed in (cheap, never all equal). */
 function body(size: number): { stream: Readable; sha256: () => string } {
@@ -53,20 +49,11 @@ async function sha256Of(r: Readable): Promise<{ sha256: string; bytes: number }>
 }
 
 describe.runIf(enabled)('objects past the single-request limits', () => {
-  beforeAll(async () => {
-    [s3, azure] = await Promise.all([startS3Server('pv-large'), startAzurite({ container: 'pv-large' })]);
-    process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
-    process.env.AZURE_STORAGE_KEY = azure.credentials.accountKey;
-  }, 60_000);
-  afterAll(async () => {
-    process.env = saved;
-    await Promise.all([s3?.stop(), azure?.stop()]);
-  });
+  const cloud = useCloudServers('pv-large');
 
   const cases = [
-    { label: 'S3: 5.2 GB in parts', size: 5200 * 1000 * 1000, url: () => `s3://${s3.bucket}/big?endpoint=${encodeURIComponent(s3.endpoint)}&forcePathStyle=true&region=us-east-1` },
-    { label: 'Azure: 4.3 GB in blocks', size: 4300 * 1000 * 1000, url: () => `azure://${azure.account}/${azure.container}/big?endpoint=${encodeURIComponent(azure.endpoint)}` },
+    { label: 'S3: 5.2 GB in parts', size: 5200 * 1000 * 1000, url: () => cloud.s3Url('big') },
+    { label: 'Azure: 4.3 GB in blocks', size: 4300 * 1000 * 1000, url: () => cloud.azureUrl('big') },
   ];
   for (const c of cases) {
     it(`${c.label}, read back whole`, async () => {

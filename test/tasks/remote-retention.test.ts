@@ -14,31 +14,25 @@ import { openSink } from '../../src/sinks/registry.js';
 import { FakeClock } from '../../src/tasks/clock.js';
 import { createExecutors } from '../../src/tasks/executor.js';
 import { TaskRunner } from '../../src/tasks/runner.js';
-import { startAzurite, type AzuriteServer } from '../helpers/servers/azurite-server.js';
+import { useCloudServers } from '../helpers/servers/cloud.js';
 import { startFtpServer, type FtpTestServer } from '../helpers/servers/ftp-server.js';
-import { startS3Server, type S3Server } from '../helpers/servers/s3-server.js';
 import { startSftpServer, type SftpTestServer } from '../helpers/servers/sftp-server.js';
 import { useTmpEnv } from '../helpers/tmp-env.js';
 import { DAY, drive, hostDatabase } from './support.js';
 
 const tmp = useTmpEnv('pv-remote-retention-');
-let s3: S3Server;
-let azure: AzuriteServer;
+const cloud = useCloudServers('pv-retention');
 let ftp: FtpTestServer;
 let sftp: SftpTestServer;
-const saved = { ...process.env };
 
 beforeAll(async () => {
-  [s3, azure, ftp, sftp] = await Promise.all([startS3Server('pv-retention'), startAzurite({ container: 'pv-retention' }), startFtpServer(), startSftpServer()]);
-  process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
-  process.env.AZURE_STORAGE_KEY = azure.credentials.accountKey;
+  [ftp, sftp] = await Promise.all([startFtpServer(), startSftpServer()]);
   process.env.FTP_PASSWORD = ftp.password;
   process.env.SFTP_PASSWORD = sftp.password;
 }, 60_000);
 afterAll(async () => {
-  process.env = saved;
-  await Promise.all([s3?.stop(), azure?.stop(), ftp?.stop(), sftp?.stop()]);
+  // useCloudServers restores the environment.
+  await Promise.all([ftp?.stop(), sftp?.stop()]);
 });
 
 describe('retention on remote destinations', () => {
@@ -46,8 +40,8 @@ describe('retention on remote destinations', () => {
     const { databasesDir, env } = await hostDatabase(tmp, 'shop');
     const destinations = [
       join(tmp.dir, 'local'),
-      `s3://${s3.bucket}/bk?endpoint=${encodeURIComponent(s3.endpoint)}&forcePathStyle=true&region=us-east-1`,
-      `azure://${azure.account}/${azure.container}/bk?endpoint=${encodeURIComponent(azure.endpoint)}`,
+      cloud.s3Url('bk'),
+      cloud.azureUrl('bk'),
       `ftp://${ftp.user}@127.0.0.1:${ftp.port}/bk`,
       `sftp://${sftp.user}@127.0.0.1:${sftp.port}/bk?hostKeySha256=${encodeURIComponent(sftp.hostKeySha256)}`,
     ];
