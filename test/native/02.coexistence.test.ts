@@ -121,7 +121,12 @@ describe('envInfo next to lmdb-js in the same process', () => {
       const lockFdsBefore = lockFileDescriptors(lockPath);
       expect(lockFdsBefore).toBeGreaterThanOrEqual(1); // lmdb-js's own descriptor
 
-      const writer = runNode(WRITER, [envDir, String(WRITE_MS), String(KEY_COUNT), String(SIDE_DBS)], true);
+      // At least two rounds over the keys, however slow the machine, so every key is overwritten under the snapshot.
+      const writer = runNode(
+        WRITER,
+        [envDir, String(WRITE_MS), String(KEY_COUNT), String(SIDE_DBS), 'sync', String(2 * KEY_COUNT)],
+        true,
+      );
       await writer.ready;
 
       let lockFdsMax = lockFdsBefore;
