@@ -16,27 +16,28 @@ namespace {
 
 class WriteRunsWorker : public Napi::AsyncWorker {
  public:
-  WriteRunsWorker(Napi::Env env, int fd, std::vector<double> runs, Napi::Buffer<uint8_t> data, uint32_t page_size)
+  // `sources[i]` points at the pages of run i; `data` (a Buffer or an array of Buffers) owns them.
+  WriteRunsWorker(Napi::Env env, int fd, std::vector<double> runs, std::vector<const uint8_t*> sources, Napi::Object data,
+                  uint32_t page_size)
       : Napi::AsyncWorker(env, "pagevault:writeRuns"),
         deferred_(Napi::Promise::Deferred::New(env)),
         fd_(fd),
         runs_(std::move(runs)),
-        bytes_(data.Data()),
+        sources_(std::move(sources)),
         page_size_(page_size) {
-    data_ref_ = Napi::Persistent(data.As<Napi::Object>());
+    data_ref_ = Napi::Persistent(data);
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    size_t offset = 0;
     for (size_t i = 0; i + 1 < runs_.size(); i += 2) {
       const uint64_t pgno = static_cast<uint64_t>(runs_[i]);
       const size_t length = static_cast<size_t>(runs_[i + 1]) * page_size_;
+      const uint8_t* bytes = sources_[i / 2];
       size_t done = 0;
       while (done < length) {
-        const ssize_t n = pwrite(fd_, bytes_ + offset + done, length - done,
-                                 static_cast<off_t>(pgno * page_size_ + done));
+        const ssize_t n = pwrite(fd_, bytes + done, length - done, static_cast<off_t>(pgno * page_size_ + done));
         if (n < 0) {
           if (errno == EINTR) continue;
           err_ = errno;
@@ -44,7 +45,6 @@ class WriteRunsWorker : public Napi::AsyncWorker {
         }
         done += static_cast<size_t>(n);
       }
-      offset += length;
     }
   }
 
@@ -66,9 +66,9 @@ class WriteRunsWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   int fd_;
   std::vector<double> runs_;
-  const uint8_t* bytes_;
+  std::vector<const uint8_t*> sources_;
   uint32_t page_size_;
-  Napi::ObjectReference data_ref_;  // keeps `data` alive while Execute reads it
+  Napi::ObjectReference data_ref_;  // keeps the buffers alive while Execute reads them
   int err_ = 0;
 };
 
@@ -76,13 +76,13 @@ class WriteRunsWorker : public Napi::AsyncWorker {
 
 Napi::Value JsWriteRuns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsBuffer() || !info[3].IsNumber()) {
-    Napi::TypeError::New(env, "Expected (fd, runs: Float64Array, data: Buffer, pageSize)").ThrowAsJavaScriptException();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !(info[2].IsBuffer() || info[2].IsArray()) ||
+      !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "Expected (fd, runs: Float64Array, data: Buffer | Buffer[], pageSize)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const int fd = info[0].As<Napi::Number>().Int32Value();
   Napi::TypedArray typed = info[1].As<Napi::TypedArray>();
-  Napi::Buffer<uint8_t> data = info[2].As<Napi::Buffer<uint8_t>>();
   const uint32_t page_size = info[3].As<Napi::Number>().Uint32Value();
   if (typed.TypedArrayType() != napi_float64_array || typed.ElementLength() % 2 != 0 || fd < 0 || page_size < 512 ||
       page_size > 65536 || (page_size & (page_size - 1)) != 0) {
@@ -91,6 +91,7 @@ Napi::Value JsWriteRuns(const Napi::CallbackInfo& info) {
   }
   Napi::Float64Array runs_array = typed.As<Napi::Float64Array>();
   std::vector<double> runs(runs_array.Data(), runs_array.Data() + runs_array.ElementLength());
+  const size_t run_count = runs.size() / 2;
   uint64_t total = 0;
   for (size_t i = 0; i < runs.size(); i += 2) {
     const double pgno = runs[i];
@@ -103,11 +104,38 @@ Napi::Value JsWriteRuns(const Napi::CallbackInfo& info) {
     }
     total += static_cast<uint64_t>(count) * page_size;
   }
-  if (total != data.Length()) {
-    Napi::RangeError::New(env, "writeRuns: data length does not match the runs").ThrowAsJavaScriptException();
-    return env.Undefined();
+  std::vector<const uint8_t*> sources(run_count);
+  if (info[2].IsBuffer()) {
+    // One buffer: the runs' pages back to back.
+    Napi::Buffer<uint8_t> data = info[2].As<Napi::Buffer<uint8_t>>();
+    if (total != data.Length()) {
+      Napi::RangeError::New(env, "writeRuns: data length does not match the runs").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    size_t offset = 0;
+    for (size_t r = 0; r < run_count; r++) {
+      sources[r] = data.Data() + offset;
+      offset += static_cast<size_t>(runs[2 * r + 1]) * page_size;
+    }
+  } else {
+    // One buffer per run, each exactly that run's pages: a restore writes straight from its decoded chunks.
+    Napi::Array list = info[2].As<Napi::Array>();
+    if (list.Length() != run_count) {
+      Napi::RangeError::New(env, "writeRuns: expected one buffer per run").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    for (uint32_t r = 0; r < run_count; r++) {
+      Napi::Value item = list.Get(r);
+      if (!item.IsBuffer() ||
+          item.As<Napi::Buffer<uint8_t>>().Length() != static_cast<size_t>(runs[2 * r + 1]) * page_size) {
+        Napi::RangeError::New(env, "writeRuns: a run's buffer does not hold exactly its pages").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      sources[r] = item.As<Napi::Buffer<uint8_t>>().Data();
+    }
   }
-  WriteRunsWorker* worker = new WriteRunsWorker(env, fd, std::move(runs), data, page_size);
+  WriteRunsWorker* worker =
+      new WriteRunsWorker(env, fd, std::move(runs), std::move(sources), info[2].As<Napi::Object>(), page_size);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -11,9 +11,10 @@
 
 namespace pagevault {
 
-// JS: writeRuns(fd: number, runs: Float64Array /* [firstPgno, count, ...] */, data: Buffer, pageSize: number):
-// Promise<void>. `data` holds the runs' pages back to back (sum of counts x pageSize bytes) and must not be
-// modified until the promise settles (the worker keeps a reference to it). Rejects with an Error carrying
+// JS: writeRuns(fd: number, runs: Float64Array /* [firstPgno, count, ...] */, data: Buffer | Buffer[],
+// pageSize: number): Promise<void>. `data` holds the runs' pages back to back (sum of counts x pageSize bytes), or
+// is an array with one buffer per run holding exactly that run's pages (no copy into a batch buffer). The buffers
+// must not be modified until the promise settles (the worker keeps a reference to them). Rejects with an Error carrying
 // `errno`/`syscall` if a pwrite fails. Throws a TypeError/RangeError for inconsistent arguments.
 Napi::Value JsWriteRuns(const Napi::CallbackInfo& info);
 

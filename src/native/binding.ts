@@ -310,11 +310,11 @@ export interface NativeBinding {
   /** unlockFile: releases the lock and closes the descriptor. */
   unlockFile(fd: number): void;
   /**
-   * writeRuns: pwrites page runs ([firstPgno, count, ...]) whose pages lie back to back in `data` into the open
-   * file `fd`, on the libuv pool. `data` must stay unmodified until the promise settles. Rejects with an Error
-   * carrying `errno`/`syscall` on a failed write.
+   * writeRuns: pwrites page runs ([firstPgno, count, ...]) into the open file `fd`, on the libuv pool. Their pages
+   * lie back to back in `data`, or `data` holds one buffer per run with exactly that run's pages. The buffers must
+   * stay unmodified until the promise settles. Rejects with an Error carrying `errno`/`syscall` on a failed write.
    */
-  writeRuns(fd: number, runs: Float64Array, data: Buffer, pageSize: number): Promise<void>;
+  writeRuns(fd: number, runs: Float64Array, data: Buffer | Buffer[], pageSize: number): Promise<void>;
   /**
    * encodeDocLines: encodes the JSON doc lines of `lines` (whole lines separated by '\n') on the libuv pool. Throws a
    * TypeError for a non-Buffer, a RangeError for 2^32 - 1 bytes or more. `lines` must stay unmodified until the

@@ -81,7 +81,7 @@ export async function restoreJson(options: JsonRestoreOptions): Promise<JsonRest
         if (options.signal?.aborted) throw new AbortedError('restore aborted');
         current = { file: file.name, fileIndex: i };
         // A readable side of a few chunks lets decompression run ahead of the importer.
-        const reader = createBackupReader({ key: options.key, highWaterMark: 16 * 1024 * 1024 });
+        const reader = createBackupReader({ key: options.key, readAheadChunks: 4 });
         const input = await getObject(sink, `${folder}/${file.name}`, file.size, { signal: options.signal });
         const before = bytesRead;
         const counted = new ByteCounter((total) => {

@@ -29,7 +29,7 @@ import {
   InvalidArgumentError,
   UnsupportedBackupError,
 } from '../errors.js';
-import { createBackupReader, type BackupHeader } from '../format/index.js';
+import { createBackupReader, type BackupHeader, type BackupReader } from '../format/index.js';
 import type { LoadedKey } from '../keys/index.js';
 import { fsyncPath, LocalSink } from '../sinks/local.js';
 import { openSink } from '../sinks/registry.js';
@@ -163,26 +163,31 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
     await mkdir(temp, { recursive: true });
     let bytesRead = 0;
     let pages = 0;
+    // Files are decoded one ahead: while file i's pages are written, file i+1 is already being read, checked,
+    // decrypted and decompressed (up to its reader's buffer), so the short files of a long chain do not each
+    // pay the start-up and drain of the pipeline on the critical path. Writes stay strictly in chain order.
+    const opened: OpenedFile[] = [];
     try {
       const dataFile = join(temp, 'data.mdb');
+      const openAt = (i: number): OpenedFile | undefined => {
+        if (i >= files.length) return undefined;
+        opened[i] ??= openChainFile(sink, `${folder}/${files[i].name}`, files[i].size, options.key, options.signal);
+        return opened[i];
+      };
       for (const [i, file] of files.entries()) {
         if (options.signal?.aborted) throw new AbortedError('restore aborted');
-        const reader = createBackupReader({ key: options.key });
-        const input = await getObject(sink, `${folder}/${file.name}`, file.size, { signal: options.signal });
-        const counted = new ByteCounter();
+        const current = openAt(i)!;
+        openAt(i + 1);
         // Only the last file is made durable: its fsync covers the whole file, and a failure before then
         // discards the temporary folder anyway.
-        const applying = applyPageRecords(reader, dataFile, { mode: i === 0 ? 'create' : 'apply', durable: i === files.length - 1 });
-        let applied;
-        try {
-          [applied] = await Promise.all([applying, pipeline(input, counted, reader, { signal: options.signal })]);
-        } catch (err) {
-          // Whichever side failed first, stop the other so no reader or file handle is left behind.
-          input.destroy();
-          reader.destroy();
-          throw err;
-        }
-        bytesRead += counted.bytes;
+        const reader = await current.reader;
+        const applying = applyPageRecords(reader, dataFile, {
+          mode: i === 0 ? 'create' : 'apply',
+          durable: i === files.length - 1,
+          release: (chunk) => reader.recycle(chunk),
+        });
+        const [applied] = await Promise.all([applying, current.flowing]);
+        bytesRead += current.counted.bytes;
         const summary = await reader.done;
         if (summary.sha256 !== file.sha256) throw new BackupCorruptError(`chain file ${file.name} does not match the hash in the manifest`);
         if (applied.txnId !== file.txnId) throw new BackupCorruptError(`chain file ${file.name} restores txn ${applied.txnId}; the manifest says ${file.txnId}`);
@@ -200,6 +205,8 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
       await rename(result, to);
       await fsyncPath(dirname(to));
     } catch (err) {
+      // Whichever side failed first, stop every file still open so no reader or file handle is left behind.
+      await Promise.all(opened.map((f) => f?.destroy()));
       await rm(temp, { recursive: true, force: true });
       await rm(`${temp}-compact`, { recursive: true, force: true });
       if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('restore aborted; nothing was left at the destination');
@@ -211,6 +218,46 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
     if (ownSink) await sink.close();
   }
 }
+
+/** OpenedFile: one chain file flowing from its destination through a verifying reader, started ahead of its use. */
+interface OpenedFile {
+  /** reader: the file's verified plaintext (a page record stream); rejects if the object cannot be opened. */
+  reader: Promise<BackupReader>;
+  /** flowing: settles when the file's bytes have all gone through the reader (rejects with the first error). */
+  flowing: Promise<void>;
+  counted: ByteCounter;
+  /** destroy: stops the file's streams; never rejects. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * openChainFile: starts reading `key` into a backup reader at once. The reader decodes ahead only as far as its
+ * buffer allows, so an opened file that is not consumed yet holds a few chunks, not the whole file.
+ */
+function openChainFile(sink: Sink, key: string, size: number, backupKey: LoadedKey | undefined, signal: AbortSignal | undefined): OpenedFile {
+  const reader = createBackupReader({ key: backupKey, readAheadChunks: READ_AHEAD_CHUNKS });
+  const counted = new ByteCounter();
+  const input = getObject(sink, key, size, { signal });
+  const flowing = input.then((stream) => pipeline(stream, counted, reader, { signal }));
+  // Awaited by the restore loop when this file's turn comes; until then a failure must not count as unhandled.
+  flowing.catch(() => undefined);
+  return {
+    reader: input.then(() => reader),
+    flowing,
+    counted,
+    async destroy() {
+      reader.destroy();
+      (await input.catch(() => undefined))?.destroy();
+      await flowing.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * READ_AHEAD_CHUNKS: verified chunks (4 MiB by default) a reader may hold before it waits for its consumer, on
+ * top of the chunks its codec workers are decompressing.
+ */
+const READ_AHEAD_CHUNKS = 2;
 
 /** compactCopy: lmdb-js's compacting copy of the environment in `from` into the empty folder `to`, fsynced. */
 async function compactCopy(from: string, to: string): Promise<void> {

@@ -17,6 +17,13 @@ import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperti
 
 const IN_PROGRESS = '.in-progress';
 
+/**
+ * LOCAL_READ_BYTES: the read size of local gets. Node's default (64 KiB) splits every compressed frame of a backup
+ * file (about 1 MiB) into many reads whose per-chunk stream, queue and copy costs add up: decoding a small
+ * full + 10 incremental chain took 0.70–0.78 s with 64 KiB reads and 0.43–0.50 s with 1 MiB reads (same run).
+ */
+const LOCAL_READ_BYTES = 1024 * 1024;
+
 /** LocalSink: see the module comment. `root` is created on first put. */
 export class LocalSink implements Sink {
   readonly name: string;
@@ -61,7 +68,7 @@ export class LocalSink implements Sink {
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const path = this.#path(key);
     await this.stat(key);
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    return createReadStream(path, { highWaterMark: LOCAL_READ_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async stat(key: string): Promise<ObjectInfo> {

@@ -249,6 +249,11 @@ export class PageRecordDecoder {
     return out;
   }
 
+  /** holds: whether bytes of `buffer` are still queued here, undecoded (their records are yet to come). */
+  holds(buffer: ArrayBufferLike): boolean {
+    return this.#chunks.some((chunk) => chunk.buffer === buffer);
+  }
+
   /** finish: throws BackupTruncatedError unless the stream ended with END and nothing after it. */
   finish(): void {
     if (this.#failed) throw new BackupCorruptError('page stream: decoder used after an error');

@@ -119,11 +119,11 @@ export class SnapshotFileWriter {
   }
 
   /**
-   * writeRuns: writes a batch of page runs ([firstPgno, count, ...], pages back to back in `data`) with one native
-   * call that pwrites them all on the libuv pool: for the thousands of short runs of an incremental, one thread
-   * pool round trip instead of one per run. `data` must not change until this resolves.
+   * writeRuns: writes a batch of page runs ([firstPgno, count, ...]; pages back to back in `data`, or one buffer
+   * per run) with one native call that pwrites them all on the libuv pool: for the thousands of short runs of an
+   * incremental, one thread pool round trip instead of one per run. `data` must not change until this resolves.
    */
-  async writeRuns(runs: Float64Array, data: Buffer): Promise<void> {
+  async writeRuns(runs: Float64Array, data: Buffer | Buffer[]): Promise<void> {
     const file = this.#open();
     let pages = 0;
     for (let i = 1; i < runs.length; i += 2) pages += runs[i];
@@ -246,15 +246,35 @@ export async function writeSnapshotFile(
 export async function applyPageRecords(
   chunks: AsyncIterable<Uint8Array>,
   targetPath: string,
-  options: { mode?: SnapshotFileMode; durable?: boolean } = {},
+  options: {
+    mode?: SnapshotFileMode;
+    durable?: boolean;
+    /** Called with each chunk once its pages are written and nothing here refers to it any more. */
+    release?: (chunk: Uint8Array) => void;
+  } = {},
 ): Promise<SnapshotFileResult & { header: PageStreamHeader }> {
   const decoder = new PageRecordDecoder();
-  const batcher = new RunBatcher();
+  // Chunks written but whose tail the decoder still holds (a record cut by the chunk boundary): released later.
+  let unreleased: Uint8Array[] = [];
+  const releaseDone = (): void => {
+    if (options.release === undefined) return;
+    const kept: Uint8Array[] = [];
+    for (const chunk of unreleased) {
+      if (decoder.holds(chunk.buffer)) kept.push(chunk);
+      else options.release(chunk);
+    }
+    unreleased = kept;
+  };
   let writer: SnapshotFileWriter | undefined;
   let header: PageStreamHeader | undefined;
   let metaPages: Buffer | undefined;
   try {
     for await (const chunk of chunks) {
+      // The page runs of one chunk go out in one native call, straight from the chunk (the decoder's page
+      // records are views of it): no copy into a batch buffer. The write is awaited before the next chunk is
+      // asked for, so a producer that reuses its chunk once asked for the next one stays safe.
+      const runs: number[] = [];
+      const data: Buffer[] = [];
       for (const record of decoder.push(chunk)) {
         if (record.type === 'begin') {
           header = record.header;
@@ -266,11 +286,14 @@ export async function applyPageRecords(
             durable: options.durable,
           });
         } else if (record.type === 'pages') {
-          await batcher.add(writer as SnapshotFileWriter, record.firstPgno, record.count, record.data);
+          runs.push(record.firstPgno, record.count);
+          data.push(record.data);
         }
       }
+      if (runs.length > 0) await (writer as SnapshotFileWriter).writeRuns(Float64Array.from(runs), data);
+      unreleased.push(chunk);
+      releaseDone();
     }
-    if (writer) await batcher.flush(writer);
     decoder.finish();
     if (writer === undefined || header === undefined || metaPages === undefined) {
       throw new Error('applyPageRecords: decoder finished without BEGIN');
@@ -286,40 +309,4 @@ export async function applyPageRecords(
     pagesWritten: writer.pagesWritten,
     bytesWritten: writer.pagesWritten * header.pageSize,
   };
-}
-
-/** RUN_BATCH_BYTES: pages gathered before one native write call (short runs only; long ones go straight out). */
-const RUN_BATCH_BYTES = 4 * 1024 * 1024;
-
-/**
- * RunBatcher: gathers short page runs (copied: the decoder's chunks may be reused) into one buffer and writes them
- * with one native call per batch; adjacent runs merge. A run longer than the batch is written directly.
- */
-class RunBatcher {
-  readonly #buffer = Buffer.allocUnsafe(RUN_BATCH_BYTES);
-  #fill = 0;
-  #runs: number[] = [];
-
-  async add(writer: SnapshotFileWriter, firstPgno: number, count: number, data: Buffer): Promise<void> {
-    if (data.length > RUN_BATCH_BYTES) {
-      await this.flush(writer);
-      await writer.writePages(firstPgno, data);
-      return;
-    }
-    if (this.#fill + data.length > RUN_BATCH_BYTES) await this.flush(writer);
-    data.copy(this.#buffer, this.#fill);
-    this.#fill += data.length;
-    const n = this.#runs.length;
-    if (n > 0 && this.#runs[n - 2] + this.#runs[n - 1] === firstPgno) this.#runs[n - 1] += count;
-    else this.#runs.push(firstPgno, count);
-  }
-
-  async flush(writer: SnapshotFileWriter): Promise<void> {
-    if (this.#fill === 0) return;
-    const runs = Float64Array.from(this.#runs);
-    const fill = this.#fill;
-    this.#runs = [];
-    this.#fill = 0;
-    await writer.writeRuns(runs, this.#buffer.subarray(0, fill));
-  }
 }

@@ -31,7 +31,10 @@ export interface CodecJob {
   transfer: boolean;
 }
 
-/** CodecResult: the output, and the input buffer handed back when the job transferred it. */
+/**
+ * CodecResult: the output, and the input buffer handed back when the job transferred it. A decompressed `output`
+ * may be a view of the start of a larger buffer (a recycled spare, see `CodecPool.recycle`).
+ */
 export interface CodecResult {
   output: Buffer;
   input: Buffer | null;
@@ -51,11 +54,13 @@ export interface WorkerRequest {
   maxOutput: number;
   input: ArrayBuffer;
   returnInput: boolean;
+  /** Decompression only: a recycled buffer the worker may decompress into (transferred). */
+  spare: ArrayBuffer | null;
 }
 
 /** @internal Message from a worker. */
 export type WorkerReply =
-  | { seq: number; ok: true; output: ArrayBuffer; input: ArrayBuffer | null }
+  | { seq: number; ok: true; output: ArrayBuffer; outputLength: number; input: ArrayBuffer | null }
   | { seq: number; ok: false; message: string };
 
 interface Pending {
@@ -76,6 +81,7 @@ export class CodecPool {
   readonly size: number;
   #slots: Slot[] = [];
   #queue: Pending[] = [];
+  #spares: ArrayBuffer[] = [];
   #seq = 0;
   #closed = false;
 
@@ -108,15 +114,33 @@ export class CodecPool {
         maxOutput: job.maxOutput,
         input: input.buffer as ArrayBuffer,
         returnInput: job.transfer && ownsBuffer,
+        spare: null,
       };
       this.#queue.push({ seq, request, resolve, reject });
       this.#dispatch();
     });
   }
 
+  /**
+   * recycle: hands back the buffer of a decompressed output its consumer is completely done with (no view of it
+   * may be used afterwards): a later decompression writes into it instead of allocating a fresh one, which saves
+   * the page faults and zeroing of a new mapping and keeps the JS thread's external memory, and so its garbage
+   * collections, flat. Buffers that are not whole, owned ArrayBuffers of at least 64 KiB are ignored; the newest
+   * `MAX_SPARES` are kept.
+   */
+  recycle(output: Uint8Array): void {
+    const buffer = output.buffer;
+    if (this.#closed || !(buffer instanceof ArrayBuffer) || output.byteOffset !== 0 || buffer.byteLength < 64 * 1024) return;
+    if (this.#spares.includes(buffer)) return;
+    // The newest are kept: after a change of chunk size the old ones would never fit again.
+    if (this.#spares.length >= MAX_SPARES) this.#spares.shift();
+    this.#spares.push(buffer);
+  }
+
   /** close: terminates every worker and fails queued jobs. Idempotent; the pool cannot be used afterwards. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#spares = [];
     const err = new Error('codec pool closed');
     for (const pending of this.#queue.splice(0)) pending.reject(err);
     const slots = this.#slots.splice(0);
@@ -141,6 +165,13 @@ export class CodecPool {
       slot.job = pending;
       slot.worker.ref();
       const transfer = [pending.request.input];
+      if (pending.request.op === 'decompress') {
+        const i = this.#spares.findIndex((b) => b.byteLength >= pending.request.maxOutput && b.byteLength <= 2 * pending.request.maxOutput);
+        if (i >= 0) {
+          pending.request.spare = this.#spares.splice(i, 1)[0];
+          transfer.push(pending.request.spare);
+        }
+      }
       slot.worker.postMessage(pending.request, transfer);
     }
   }
@@ -155,7 +186,7 @@ export class CodecPool {
       slot.job = null;
       worker.unref();
       if (reply.ok) {
-        pending.resolve({ output: Buffer.from(reply.output), input: reply.input ? Buffer.from(reply.input) : null });
+        pending.resolve({ output: Buffer.from(reply.output, 0, reply.outputLength), input: reply.input ? Buffer.from(reply.input) : null });
       } else {
         pending.reject(new CodecDataError(reply.message));
       }
@@ -175,6 +206,9 @@ export class CodecPool {
     return slot;
   }
 }
+
+/** MAX_SPARES: recycled output buffers a pool keeps (a few chunks per worker). */
+const MAX_SPARES = 8;
 
 let shared: CodecPool | undefined;
 

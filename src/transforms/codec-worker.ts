@@ -19,12 +19,15 @@ port.on('message', (request: WorkerRequest) => {
     const codec = compressionCodecs.byId(request.codec);
     if (!codec) throw new Error(`unknown codec id ${request.codec}`);
     const input = new Uint8Array(request.input);
-    const out = request.op === 'compress' ? codec.compressSync(input, request.level) : codec.decompressSync(input, request.maxOutput);
-    // The codecs return views that own their whole ArrayBuffer, but `none` may return the input itself.
-    const output = out.buffer === request.input ? out.slice().buffer : (out.buffer as ArrayBuffer);
+    const spare = request.spare === null ? undefined : new Uint8Array(request.spare);
+    let out = request.op === 'compress' ? codec.compressSync(input, request.level) : codec.decompressSync(input, request.maxOutput, spare);
+    // The codecs return views at the start of a buffer they own (a fresh one or the spare), but `none` may return
+    // the input itself.
+    if (out.buffer === request.input || out.byteOffset !== 0) out = out.slice();
+    const output = out.buffer as ArrayBuffer;
     transfer.push(output);
     if (request.returnInput) transfer.push(request.input);
-    reply = { seq: request.seq, ok: true, output, input: request.returnInput ? request.input : null };
+    reply = { seq: request.seq, ok: true, output, outputLength: out.byteLength, input: request.returnInput ? request.input : null };
   } catch (err) {
     reply = { seq: request.seq, ok: false, message: err instanceof Error ? err.message : String(err) };
   }

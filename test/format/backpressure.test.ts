@@ -136,6 +136,25 @@ describe('backpressure', () => {
     expect(out.bytes().equals(plain)).toBe(true);
   });
 
+  it('reader: each read yields one whole verified chunk, however much is buffered', async () => {
+    const plain = randomData(10 * CHUNK + 123, 9);
+    const { file } = await writeBackupBytes(plain, { compression: 'zstd', chunkSize: CHUNK }, INIT, 1024 * 1024);
+    const reader = createBackupReader({ readAheadChunks: 4 });
+    const flowing = pipeline(Readable.from([file]), reader);
+    // Let it fill its read-ahead before anything is read: a byte-mode stream would glue the buffered chunks.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const sizes: number[] = [];
+    const parts: Buffer[] = [];
+    for await (const part of reader as AsyncIterable<Buffer>) {
+      sizes.push(part.length);
+      parts.push(part);
+    }
+    await flowing;
+    expect(sizes).toEqual([...Array.from({ length: 10 }, () => CHUNK), 123]);
+    expect(Buffer.concat(parts).equals(plain)).toBe(true);
+    expect(() => createBackupReader({ readAheadChunks: 0 })).toThrow(/readAheadChunks/);
+  });
+
   it('destroying a writer or reader midway rejects `done` (and `header`) instead of leaving them pending', async () => {
     const writer: BackupWriter = createBackupWriter(INIT, { chunkSize: CHUNK });
     writer.write(randomData(3 * CHUNK));

@@ -24,6 +24,29 @@ describe('native writeRuns', () => {
     expect(bytes.subarray(2048, 3584).every((b) => b === 0)).toBe(true);
   });
 
+  it('writes runs from one buffer per run, each run straight from its own buffer', async () => {
+    const path = join(tmp.dir, 'list');
+    const fd = openSync(path, 'w+');
+    const chunk = Buffer.alloc(4096, 7);
+    chunk.fill(4, 100, 100 + 1024);
+    chunk.fill(5, 2000, 2000 + 512);
+    try {
+      // Views of one chunk at offsets that are not page-aligned, as a restore's decoded page records are.
+      await loadBinding().writeRuns(fd, Float64Array.from([3, 2, 8, 1]), [chunk.subarray(100, 1124), chunk.subarray(2000, 2512)], 512);
+    } finally {
+      closeSync(fd);
+    }
+    const bytes = readFileSync(path);
+    expect(statSync(path).size).toBe(9 * 512);
+    expect(bytes.subarray(1536, 2560).every((b) => b === 4)).toBe(true);
+    expect(bytes.subarray(4096, 4608).every((b) => b === 5)).toBe(true);
+    expect(bytes.subarray(0, 1536).every((b) => b === 0)).toBe(true);
+    expect(bytes.subarray(2560, 4096).every((b) => b === 0)).toBe(true);
+    const b = loadBinding();
+    expect(() => b.writeRuns(3, Float64Array.from([2, 1, 4, 1]), [Buffer.alloc(512)], 512)).toThrow(/one buffer per run/);
+    expect(() => b.writeRuns(3, Float64Array.from([2, 2]), [Buffer.alloc(512)], 512)).toThrow(/exactly its pages/);
+  });
+
   it('refuses inconsistent arguments and reports a failed write with its errno', async () => {
     const b = loadBinding();
     expect(() => b.writeRuns(3, Float64Array.from([2, 1]), Buffer.alloc(100), 512)).toThrow(RangeError);

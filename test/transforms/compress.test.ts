@@ -87,6 +87,39 @@ describe('compression in the codec pool', () => {
     expect(ok.output.length).toBe(zeros.length);
   });
 
+  it('recycled output buffers are decompressed into, and each output is exactly its own bytes', async () => {
+    const pool = new CodecPool(1);
+    try {
+      const zstd = compressionCodecs.byName('zstd')!;
+      const maxOutput = 256 * 1024;
+      const plains = Array.from({ length: 6 }, (_, i) => testData(maxOutput - i * 1000, i + 7));
+      const compressed = await Promise.all(plains.map((p) => compressChunk(zstd, 3, p)));
+      const decompress = (i: number) =>
+        pool.run({ op: 'decompress', codec: zstd.id, level: 0, maxOutput, input: compressed[i].output, transfer: false });
+      const first = await decompress(0);
+      expect(first.output.equals(plains[0])).toBe(true);
+      // Hand the first output back, scribbled over: the next output lands in the same memory, with its own length.
+      const memory = first.output.buffer;
+      first.output.fill(0xee);
+      pool.recycle(first.output);
+      const second = await decompress(1);
+      // The spare went to the worker (detached here) and came back holding the shorter second output.
+      expect(memory.byteLength).toBe(0);
+      expect(second.output.buffer.byteLength).toBe(plains[0].length);
+      expect(second.output.length).toBe(plains[1].length);
+      expect(second.output.equals(plains[1])).toBe(true);
+      // Views that do not start their buffer, buffers too small for the job and tiny buffers are never used.
+      pool.recycle(second.output.subarray(10));
+      pool.recycle(new Uint8Array(1000));
+      pool.recycle(new Uint8Array(maxOutput / 2));
+      const third = await decompress(2);
+      expect(third.output.byteLength).toBe(third.output.buffer.byteLength); // a fresh buffer of its own size
+      expect(third.output.equals(plains[2])).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a closed pool rejects new jobs; the shared pool is recreated on demand', async () => {
     const pool = new CodecPool(1);
     const codec = compressionCodecs.byName('gzip')!;
