@@ -29,7 +29,7 @@ import { keyIdsEqual, keyMaterial, LoadedKey } from '../keys/keys.js';
 import { xxhash } from '../transforms/checksum.js';
 import { CodecDataError, codecPool } from '../transforms/codec-pool.js';
 import { compressionCodecs, decompressChunk, type CompressionCodec } from '../transforms/compress.js';
-import { ChunkAead, deriveFileKey } from '../transforms/encrypt.js';
+import { ChunkAead, deriveFileKey, type OpenParams } from '../transforms/encrypt.js';
 import { isSealed, parseHeader, type BackupHeader } from './header.js';
 import {
   CHECKSUM_LENGTH,
@@ -69,6 +69,12 @@ export interface BackupReaderOptions {
    * buffered chunk on each read (a quarter of a restore's main-thread time).
    */
   readAheadChunks?: number;
+  /**
+   * The consumer hands every chunk back with `recycle()` once done with it: decompressed chunks then live in
+   * shared memory (SharedArrayBuffer) that later chunks reuse. Default false: every chunk is fresh memory the
+   * consumer may keep.
+   */
+  recycleChunks?: boolean;
 }
 
 /** ByteQueue: incoming stream chunks, taken out in exact sizes without copying when one chunk suffices. */
@@ -141,6 +147,7 @@ export class BackupReader extends Transform {
 
   readonly #key: LoadedKey | undefined;
   readonly #requireEncryption: boolean;
+  readonly #sharedOutput: boolean;
   readonly #input = new ByteQueue();
   readonly #hash: Hash = createHash('sha256');
   #state: State = 'prefix';
@@ -181,6 +188,7 @@ export class BackupReader extends Transform {
     super({ readableObjectMode: true, readableHighWaterMark: ahead, ...(hwm === undefined ? {} : { writableHighWaterMark: hwm }) });
     this.#key = options.key;
     this.#requireEncryption = options.requireEncryption ?? options.key !== undefined;
+    this.#sharedOutput = options.recycleChunks === true;
     this.header = new Promise<BackupHeader>((resolve, reject) => {
       this.#resolveHeader = resolve;
       this.#rejectHeader = reject;
@@ -224,10 +232,11 @@ export class BackupReader extends Transform {
 
   /**
    * recycle: the consumer is done with `chunk`, one this reader pushed, and will not touch it or any view of it
-   * again: its memory may serve a later decompression (see `CodecPool.recycle`). Optional; a consumer that never
-   * calls it loses nothing but the reuse.
+   * again: with `recycleChunks` its memory serves a later decompression (see `CodecPool.recycle`); without, this
+   * does nothing. A consumer that does not call it for some chunk loses nothing but the reuse.
    */
   recycle(chunk: Uint8Array): void {
+    if (!this.#sharedOutput) return;
     codecPool().recycle(chunk);
   }
 
@@ -300,14 +309,20 @@ export class BackupReader extends Transform {
           const payload = this.#input.take(this.#frameLength);
           const check = this.#input.take(this.#checkLength);
           this.#hash.update(payload).update(check);
-          const plain = this.#open(payload, check);
+          const stored = (this.#frameFlags & FLAG_STORED) !== 0;
           if (this.#frameFlags & FLAG_FINAL) {
+            const plain = this.#open(payload, check);
             await this.#drain(0);
             this.#verifyTrailer(plain);
             this.#state = 'done';
           } else {
             this.#compressedBytes += payload.length;
-            this.#submit(plain, (this.#frameFlags & FLAG_STORED) !== 0);
+            if (this.#aead !== null && !stored && this.#codec!.id !== 0) {
+              // Opened by the worker that decompresses it: the tag is checked there, before any of it is used.
+              this.#submitSealed(payload, check);
+            } else {
+              this.#submit(this.#open(payload, check), stored);
+            }
             this.#index++;
             this.#state = 'frame-head';
             await this.#drain(this.#maxInFlight - 1);
@@ -347,21 +362,33 @@ export class BackupReader extends Transform {
   }
 
   #submit(plain: Buffer, stored: boolean): void {
-    const index = this.#index;
-    const chunkSize = this.#header!.chunkSize;
-    let promise: Promise<Buffer>;
     if (stored) {
-      promise = Promise.resolve(plain);
-    } else {
-      // Decrypted payloads are fresh buffers: hand them to the worker instead of copying.
-      promise = decompressChunk(this.#codec!, plain, chunkSize, { transfer: this.#aead !== null }).then(
-        (result) => result.output,
-        (err: unknown) => {
-          if (err instanceof CodecDataError) throw new BackupCorruptError(`frame ${index} does not decompress: ${err.message}`, { cause: err });
-          throw err;
-        },
-      );
+      this.#enqueue(Promise.resolve(plain));
+      return;
     }
+    // Decrypted payloads are fresh buffers: hand them to the worker instead of copying.
+    this.#enqueue(this.#decompress(plain, { transfer: this.#aead !== null }));
+  }
+
+  #submitSealed(ciphertext: Buffer, tag: Buffer): void {
+    this.#enqueue(this.#decompress(ciphertext, { open: this.#aead!.params(this.#index, this.#frameFlags, tag) }));
+  }
+
+  #decompress(input: Buffer, options: { transfer?: boolean; open?: OpenParams }): Promise<Buffer> {
+    const index = this.#index;
+    return decompressChunk(this.#codec!, input, this.#header!.chunkSize, { ...options, sharedOutput: this.#sharedOutput }).then(
+      (result) => result.output,
+      (err: unknown) => {
+        if (err instanceof CodecDataError && err.reason === 'auth') {
+          throw new BackupCorruptError(`chunk ${index} failed authentication (tampered, reordered or from another file)`, { cause: err });
+        }
+        if (err instanceof CodecDataError) throw new BackupCorruptError(`frame ${index} does not decompress: ${err.message}`, { cause: err });
+        throw err;
+      },
+    );
+  }
+
+  #enqueue(promise: Promise<Buffer>): void {
     const item: Pending = { promise, done: false };
     promise.then(() => (item.done = true), noop);
     this.#queue.push(item);

@@ -235,7 +235,7 @@ interface OpenedFile {
  * buffer allows, so an opened file that is not consumed yet holds a few chunks, not the whole file.
  */
 function openChainFile(sink: Sink, key: string, size: number, backupKey: LoadedKey | undefined, signal: AbortSignal | undefined): OpenedFile {
-  const reader = createBackupReader({ key: backupKey, readAheadChunks: READ_AHEAD_CHUNKS });
+  const reader = createBackupReader({ key: backupKey, readAheadChunks: READ_AHEAD_CHUNKS, recycleChunks: true });
   const counted = new ByteCounter();
   const input = getObject(sink, key, size, { signal });
   const flowing = input.then((stream) => pipeline(stream, counted, reader, { signal }));

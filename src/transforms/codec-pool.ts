@@ -10,13 +10,18 @@
  * idle, so an idle pool never keeps the process alive; a worker that crashes fails its
  * job and is replaced on the next one.
  *
- * Buffers cross by transfer, never by structured-clone copy of a shared slab: an input
- * that does not own its whole ArrayBuffer (a view into a stream chunk) is copied once
- * into one that does.
+ * Inputs cross by transfer when the caller hands over a buffer it owns whole; any other
+ * input (a view into a stream chunk) is copied once into a pool-owned shared input slot,
+ * reused for later jobs, so the JS thread neither allocates nor detaches a buffer for it
+ * (detaching a large ArrayBuffer on the JS thread measured 2–5 ms at times during a
+ * restore, on top of the garbage collections the allocations drove). Outputs come back by
+ * transfer, or, for jobs that ask for `sharedOutput`, are written into pool-owned shared
+ * memory that the consumer hands back with `recycle`.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerUrl } from '../util/worker-url.js';
+import type { OpenParams } from './encrypt.js';
 
 /** CodecJob: one chunk to (de)compress. */
 export interface CodecJob {
@@ -29,6 +34,13 @@ export interface CodecJob {
   input: Uint8Array;
   /** Hand `input`'s ArrayBuffer to the worker (it is detached here) and get it back in `CodecResult.input`. */
   transfer: boolean;
+  /** Decompression only: `input` is sealed (AES-256-GCM); the worker opens it with these parameters first. */
+  open?: OpenParams;
+  /**
+   * Decompression only: write the output into pool-owned shared memory (a SharedArrayBuffer) instead of
+   * transferring a fresh buffer; the consumer hands it back with `recycle` once done with it.
+   */
+  sharedOutput?: boolean;
 }
 
 /**
@@ -40,9 +52,18 @@ export interface CodecResult {
   input: Buffer | null;
 }
 
-/** CodecDataError: the codec rejected its input (malformed or oversized compressed data), as opposed to a crashed worker. */
+/**
+ * CodecDataError: the job's input was refused, as opposed to a crashed worker: `reason` 'data' when the codec
+ * rejected it (malformed or oversized compressed data), 'auth' when a sealed input failed authentication.
+ */
 export class CodecDataError extends Error {
   override name = 'CodecDataError';
+  readonly reason: 'data' | 'auth';
+
+  constructor(message: string, reason: 'data' | 'auth' = 'data') {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 /** @internal Message to a worker. */
@@ -52,20 +73,25 @@ export interface WorkerRequest {
   codec: number;
   level: number;
   maxOutput: number;
-  input: ArrayBuffer;
+  /** The input: a transferred ArrayBuffer (whole), or a shared input slot of which the first `inputLength` bytes count. */
+  input: ArrayBuffer | SharedArrayBuffer;
+  inputLength: number;
   returnInput: boolean;
-  /** Decompression only: a recycled buffer the worker may decompress into (transferred). */
-  spare: ArrayBuffer | null;
+  open: OpenParams | null;
+  /** Decompression into shared memory: the buffer to write the output into (at least maxOutput bytes). */
+  sharedOutput: SharedArrayBuffer | null;
 }
 
-/** @internal Message from a worker. */
+/** @internal Message from a worker. `output` is null when the output was written into the request's sharedOutput. */
 export type WorkerReply =
-  | { seq: number; ok: true; output: ArrayBuffer; outputLength: number; input: ArrayBuffer | null }
-  | { seq: number; ok: false; message: string };
+  | { seq: number; ok: true; output: ArrayBuffer | null; outputLength: number; input: ArrayBuffer | null }
+  | { seq: number; ok: false; message: string; reason: 'data' | 'auth' };
 
 interface Pending {
   seq: number;
   request: WorkerRequest;
+  /** The shared input slot the request reads, returned to the free list when the job settles. */
+  slot: SharedArrayBuffer | null;
   resolve: (result: CodecResult) => void;
   reject: (err: Error) => void;
 }
@@ -81,7 +107,10 @@ export class CodecPool {
   readonly size: number;
   #slots: Slot[] = [];
   #queue: Pending[] = [];
-  #spares: ArrayBuffer[] = [];
+  /** Shared output buffers handed back by consumers (`recycle`), newest last. */
+  #spares: SharedArrayBuffer[] = [];
+  /** Free shared input slots. */
+  #inputSlots: SharedArrayBuffer[] = [];
   #seq = 0;
   #closed = false;
 
@@ -97,12 +126,18 @@ export class CodecPool {
    */
   run(job: CodecJob): Promise<CodecResult> {
     if (this.#closed) return Promise.reject(new Error('codec pool is closed'));
-    let input = job.input;
+    const input = job.input;
     const ownsBuffer = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
-    if (!job.transfer || !ownsBuffer) {
-      const copy = new Uint8Array(input.byteLength);
-      copy.set(input);
-      input = copy;
+    const transfer = job.transfer && ownsBuffer;
+    let slot: SharedArrayBuffer | null = null;
+    if (!transfer) {
+      slot = this.#takeInputSlot(input.byteLength);
+      new Uint8Array(slot, 0, input.byteLength).set(input);
+    }
+    let sharedOutput: SharedArrayBuffer | null = null;
+    if (job.sharedOutput === true && job.op === 'decompress') {
+      const i = this.#spares.findIndex((b) => b.byteLength >= job.maxOutput && b.byteLength <= 2 * job.maxOutput);
+      sharedOutput = i >= 0 ? this.#spares.splice(i, 1)[0] : new SharedArrayBuffer(Math.max(1, job.maxOutput));
     }
     return new Promise<CodecResult>((resolve, reject) => {
       const seq = ++this.#seq;
@@ -112,25 +147,38 @@ export class CodecPool {
         codec: job.codec,
         level: job.level,
         maxOutput: job.maxOutput,
-        input: input.buffer as ArrayBuffer,
-        returnInput: job.transfer && ownsBuffer,
-        spare: null,
+        input: slot ?? (input.buffer as ArrayBuffer),
+        inputLength: input.byteLength,
+        returnInput: transfer,
+        open: job.open ?? null,
+        sharedOutput,
       };
-      this.#queue.push({ seq, request, resolve, reject });
+      this.#queue.push({ seq, request, slot, resolve, reject });
       this.#dispatch();
     });
   }
 
+  /** #takeInputSlot: a free shared input slot of at least `size` bytes (sizes rounded up to 1 MiB). */
+  #takeInputSlot(size: number): SharedArrayBuffer {
+    const i = this.#inputSlots.findIndex((b) => b.byteLength >= size);
+    if (i >= 0) return this.#inputSlots.splice(i, 1)[0];
+    return new SharedArrayBuffer(Math.max(INPUT_SLOT_UNIT, Math.ceil(size / INPUT_SLOT_UNIT) * INPUT_SLOT_UNIT));
+  }
+
+  #settled(pending: Pending): void {
+    if (pending.slot !== null && !this.#closed && this.#inputSlots.length < 2 * this.size + 2) this.#inputSlots.push(pending.slot);
+  }
+
   /**
-   * recycle: hands back the buffer of a decompressed output its consumer is completely done with (no view of it
-   * may be used afterwards): a later decompression writes into it instead of allocating a fresh one, which saves
-   * the page faults and zeroing of a new mapping and keeps the JS thread's external memory, and so its garbage
-   * collections, flat. Buffers that are not whole, owned ArrayBuffers of at least 64 KiB are ignored; the newest
-   * `MAX_SPARES` are kept.
+   * recycle: hands back a `sharedOutput` its consumer is completely done with (no view of it may be used
+   * afterwards): a later decompression writes into it instead of into fresh memory, which saves the page faults
+   * of a new mapping and keeps the JS thread's external memory, and so its garbage collections, flat. Anything
+   * else (a view not at the start of its buffer, an ordinary ArrayBuffer, less than 64 KiB) is ignored; the
+   * newest `MAX_SPARES` are kept.
    */
   recycle(output: Uint8Array): void {
     const buffer = output.buffer;
-    if (this.#closed || !(buffer instanceof ArrayBuffer) || output.byteOffset !== 0 || buffer.byteLength < 64 * 1024) return;
+    if (this.#closed || !(buffer instanceof SharedArrayBuffer) || output.byteOffset !== 0 || buffer.byteLength < 64 * 1024) return;
     if (this.#spares.includes(buffer)) return;
     // The newest are kept: after a change of chunk size the old ones would never fit again.
     if (this.#spares.length >= MAX_SPARES) this.#spares.shift();
@@ -141,6 +189,7 @@ export class CodecPool {
   async close(): Promise<void> {
     this.#closed = true;
     this.#spares = [];
+    this.#inputSlots = [];
     const err = new Error('codec pool closed');
     for (const pending of this.#queue.splice(0)) pending.reject(err);
     const slots = this.#slots.splice(0);
@@ -164,14 +213,8 @@ export class CodecPool {
       const pending = this.#queue.shift()!;
       slot.job = pending;
       slot.worker.ref();
-      const transfer = [pending.request.input];
-      if (pending.request.op === 'decompress') {
-        const i = this.#spares.findIndex((b) => b.byteLength >= pending.request.maxOutput && b.byteLength <= 2 * pending.request.maxOutput);
-        if (i >= 0) {
-          pending.request.spare = this.#spares.splice(i, 1)[0];
-          transfer.push(pending.request.spare);
-        }
-      }
+      // Shared memory (input slots, shared outputs) is shared by postMessage, not transferred.
+      const transfer = pending.request.input instanceof ArrayBuffer ? [pending.request.input] : [];
       slot.worker.postMessage(pending.request, transfer);
     }
   }
@@ -185,10 +228,16 @@ export class CodecPool {
       if (!pending || pending.seq !== reply.seq) return;
       slot.job = null;
       worker.unref();
+      this.#settled(pending);
       if (reply.ok) {
-        pending.resolve({ output: Buffer.from(reply.output, 0, reply.outputLength), input: reply.input ? Buffer.from(reply.input) : null });
+        const memory = reply.output ?? pending.request.sharedOutput;
+        if (memory === null) {
+          pending.reject(new Error('codec worker sent no output'));
+        } else {
+          pending.resolve({ output: Buffer.from(memory, 0, reply.outputLength), input: reply.input ? Buffer.from(reply.input) : null });
+        }
       } else {
-        pending.reject(new CodecDataError(reply.message));
+        pending.reject(new CodecDataError(reply.message, reply.reason));
       }
       this.#dispatch();
     });
@@ -209,6 +258,8 @@ export class CodecPool {
 
 /** MAX_SPARES: recycled output buffers a pool keeps (a few chunks per worker). */
 const MAX_SPARES = 8;
+/** INPUT_SLOT_UNIT: shared input slots are sized in whole MiB, so slots fit the next frames of similar size. */
+const INPUT_SLOT_UNIT = 1024 * 1024;
 
 let shared: CodecPool | undefined;
 

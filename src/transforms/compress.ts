@@ -27,6 +27,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import zstd from 'zstd-napi/binding.js';
 import { InvalidArgumentError } from '../errors.js';
 import { codecPool, type CodecResult } from './codec-pool.js';
+import type { OpenParams } from './encrypt.js';
 import { Registry, type RegistryEntry } from './registry.js';
 
 /** CompressionName: the compression algorithms this pagevault writes. */
@@ -160,12 +161,29 @@ export function compressChunk(codec: CompressionCodec, level: number, input: Uin
  * decompressChunk: `input` decompressed with `codec` in a pool worker, at most
  * `maxOutput` bytes. Rejects with a plain Error (message from the codec) when `input` is
  * malformed or too large; the format reader turns that into a BackupCorruptError.
- * `transfer` as for compressChunk.
+ * `transfer` as for compressChunk. With `open`, `input` is a sealed chunk that the worker
+ * opens (authenticates and decrypts) first; a failed tag rejects with a CodecDataError of
+ * reason 'auth'. With `sharedOutput`, the output lies in pool-owned shared memory (see
+ * `CodecPool.recycle`).
  */
-export function decompressChunk(codec: CompressionCodec, input: Uint8Array, maxOutput: number, options: { transfer?: boolean } = {}): Promise<CodecResult> {
-  if (codec.id === 0) {
+export function decompressChunk(
+  codec: CompressionCodec,
+  input: Uint8Array,
+  maxOutput: number,
+  options: { transfer?: boolean; open?: OpenParams; sharedOutput?: boolean } = {},
+): Promise<CodecResult> {
+  if (codec.id === 0 && options.open === undefined) {
     if (input.byteLength > maxOutput) return Promise.reject(new Error(`stored chunk of ${input.byteLength} bytes exceeds ${maxOutput}`));
     return Promise.resolve({ output: Buffer.from(input.buffer, input.byteOffset, input.byteLength), input: null });
   }
-  return codecPool().run({ op: 'decompress', codec: codec.id, level: 0, maxOutput, input, transfer: options.transfer === true });
+  return codecPool().run({
+    op: 'decompress',
+    codec: codec.id,
+    level: 0,
+    maxOutput,
+    input,
+    transfer: options.transfer === true,
+    ...(options.open === undefined ? {} : { open: options.open }),
+    ...(options.sharedOutput === true ? { sharedOutput: true } : {}),
+  });
 }

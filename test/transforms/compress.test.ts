@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { closeCodecPool, CodecDataError, CodecPool, codecPool } from '../../src/transforms/codec-pool.js';
 import { compressChunk, compressionCodecs, decompressChunk, resolveCompression } from '../../src/transforms/compress.js';
-import { cipherSuites } from '../../src/transforms/encrypt.js';
+import { ChunkAead, cipherSuites } from '../../src/transforms/encrypt.js';
 import { Registry } from '../../src/transforms/registry.js';
 import { randomData, testData } from '../format/helpers.js';
 
@@ -87,37 +87,64 @@ describe('compression in the codec pool', () => {
     expect(ok.output.length).toBe(zeros.length);
   });
 
-  it('recycled output buffers are decompressed into, and each output is exactly its own bytes', async () => {
+  it('shared outputs: recycled memory is decompressed into, and each output is exactly its own bytes', async () => {
     const pool = new CodecPool(1);
     try {
       const zstd = compressionCodecs.byName('zstd')!;
+      const gzip = compressionCodecs.byName('gzip')!;
       const maxOutput = 256 * 1024;
       const plains = Array.from({ length: 6 }, (_, i) => testData(maxOutput - i * 1000, i + 7));
       const compressed = await Promise.all(plains.map((p) => compressChunk(zstd, 3, p)));
       const decompress = (i: number) =>
-        pool.run({ op: 'decompress', codec: zstd.id, level: 0, maxOutput, input: compressed[i].output, transfer: false });
+        pool.run({ op: 'decompress', codec: zstd.id, level: 0, maxOutput, input: compressed[i].output, transfer: false, sharedOutput: true });
       const first = await decompress(0);
+      expect(first.output.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(first.output.equals(plains[0])).toBe(true);
       // Hand the first output back, scribbled over: the next output lands in the same memory, with its own length.
       const memory = first.output.buffer;
       first.output.fill(0xee);
       pool.recycle(first.output);
       const second = await decompress(1);
-      // The spare went to the worker (detached here) and came back holding the shorter second output.
-      expect(memory.byteLength).toBe(0);
-      expect(second.output.buffer.byteLength).toBe(plains[0].length);
+      expect(second.output.buffer).toBe(memory);
       expect(second.output.length).toBe(plains[1].length);
       expect(second.output.equals(plains[1])).toBe(true);
-      // Views that do not start their buffer, buffers too small for the job and tiny buffers are never used.
+      // Views that do not start their buffer, ordinary ArrayBuffers and memory too small for the job are never used.
       pool.recycle(second.output.subarray(10));
-      pool.recycle(new Uint8Array(1000));
-      pool.recycle(new Uint8Array(maxOutput / 2));
+      pool.recycle(new Uint8Array(maxOutput));
+      pool.recycle(new Uint8Array(new SharedArrayBuffer(maxOutput / 2)));
       const third = await decompress(2);
-      expect(third.output.byteLength).toBe(third.output.buffer.byteLength); // a fresh buffer of its own size
+      expect(third.output.buffer).not.toBe(memory);
       expect(third.output.equals(plains[2])).toBe(true);
+      // A codec that cannot decompress in place (gzip) still delivers into shared memory.
+      const gz = await compressChunk(gzip, 6, plains[3]);
+      const viaGzip = await pool.run({ op: 'decompress', codec: gzip.id, level: 0, maxOutput, input: gz.output, transfer: false, sharedOutput: true });
+      expect(viaGzip.output.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(viaGzip.output.equals(plains[3])).toBe(true);
+      // Without sharedOutput the output is an ordinary buffer of its own.
+      const plain = await pool.run({ op: 'decompress', codec: zstd.id, level: 0, maxOutput, input: compressed[4].output, transfer: false });
+      expect(plain.output.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(plain.output.equals(plains[4])).toBe(true);
     } finally {
       await pool.close();
     }
+  });
+
+  it('opens sealed inputs in the worker, and reports a bad tag as an authentication failure', async () => {
+    const zstd = compressionCodecs.byName('zstd')!;
+    const aead = new ChunkAead(Buffer.alloc(32, 3), Buffer.alloc(8, 4), Buffer.alloc(32, 5));
+    const plain = testData(100_000, 3);
+    const { output } = await compressChunk(zstd, 3, plain);
+    const sealed = aead.seal(7, 0, output);
+    const opened = await decompressChunk(zstd, sealed.ciphertext, 1 << 20, { open: aead.params(7, 0, sealed.tag) });
+    expect(opened.output.equals(plain)).toBe(true);
+    // The wrong index (a reordered chunk) or a flipped bit fails authentication, not decompression.
+    await expect(decompressChunk(zstd, sealed.ciphertext, 1 << 20, { open: aead.params(8, 0, sealed.tag) })).rejects.toMatchObject({ reason: 'auth' });
+    const flipped = Buffer.from(sealed.ciphertext);
+    flipped[10] ^= 1;
+    await expect(decompressChunk(zstd, flipped, 1 << 20, { open: aead.params(7, 0, sealed.tag) })).rejects.toMatchObject({ reason: 'auth' });
+    // Authentic but not zstd: a decompression failure.
+    const junk = aead.seal(9, 0, randomData(1000));
+    await expect(decompressChunk(zstd, junk.ciphertext, 1 << 20, { open: aead.params(9, 0, junk.tag) })).rejects.toMatchObject({ reason: 'data' });
   });
 
   it('a closed pool rejects new jobs; the shared pool is recreated on demand', async () => {
