@@ -3,6 +3,7 @@
 //   formats: [{ dataVersion, pageHeaderSize, pageBase, maxPageSize, description }]  the layouts the reader knows
 //   tryLockFile(path): number | null, unlockFile(fd)  exclusive flock(2) locks (file_lock.h)
 //   writeRuns(fd, runs, data, pageSize): Promise<void>  batched pwrites of page runs (page_writer.h)
+//   preallocate(fd, offset, length, keepSize): Promise<boolean>  fallocate(2) off the JS thread (page_writer.h)
 //   readMetaPages(path), openSnapshot(path, metaPages, txnId, baseTxnId)  page snapshots (snapshot_handle.h)
 //   openExport(path, metaPages, txnId, dbs, options?)  the native JSON export, threads optional (export_handle.h)
 //   encodeDocLines(lines): Promise<EncodedDocLines>  JSON doc lines -> lmdb-js keys and values (encode_doc_lines.h)
@@ -48,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tryLockFile", Napi::Function::New(env, JsTryLockFile, "tryLockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, JsUnlockFile, "unlockFile"));
   exports.Set("writeRuns", Napi::Function::New(env, JsWriteRuns, "writeRuns"));
+  exports.Set("preallocate", Napi::Function::New(env, JsPreallocate, "preallocate"));
   exports.Set("encodeDocLines", Napi::Function::New(env, JsEncodeDocLines, "encodeDocLines"));
   SnapshotHandle::Init(env, exports);
   ExportHandle::Init(env, exports);

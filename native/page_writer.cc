@@ -3,6 +3,7 @@
 #include "page_writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,6 +73,57 @@ class WriteRunsWorker : public Napi::AsyncWorker {
   int err_ = 0;
 };
 
+class PreallocateWorker : public Napi::AsyncWorker {
+ public:
+  PreallocateWorker(Napi::Env env, int fd, off_t offset, off_t length, bool keep_size)
+      : Napi::AsyncWorker(env, "pagevault:preallocate"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        fd_(fd),
+        offset_(offset),
+        length_(length),
+        keep_size_(keep_size) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+#ifdef __linux__
+    const int mode = keep_size_ ? FALLOC_FL_KEEP_SIZE : 0;
+    while (fallocate(fd_, mode, offset_, length_) != 0) {
+      if (errno == EINTR) continue;
+      // A file system without fallocate: the writes allocate as they go, as they would have anyway.
+      if (errno == EOPNOTSUPP || errno == ENOSYS) return;
+      err_ = errno;
+      return;
+    }
+    allocated_ = true;
+#endif
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ == 0) {
+      deferred_.Resolve(Napi::Boolean::New(env, allocated_));
+      return;
+    }
+    Napi::Error error = Napi::Error::New(env, std::string("fallocate: ") + strerror(err_));
+    error.Set("errno", Napi::Number::New(env, -err_));
+    error.Set("syscall", Napi::String::New(env, "fallocate"));
+    if (err_ == ENOSPC) error.Set("code", Napi::String::New(env, "ENOSPC"));
+    deferred_.Reject(error.Value());
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_;
+  off_t offset_;
+  off_t length_;
+  bool keep_size_;
+  bool allocated_ = false;
+  int err_ = 0;
+};
+
 }  // namespace
 
 Napi::Value JsWriteRuns(const Napi::CallbackInfo& info) {
@@ -136,6 +188,27 @@ Napi::Value JsWriteRuns(const Napi::CallbackInfo& info) {
   }
   WriteRunsWorker* worker =
       new WriteRunsWorker(env, fd, std::move(runs), std::move(sources), info[2].As<Napi::Object>(), page_size);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value JsPreallocate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsBoolean()) {
+    Napi::TypeError::New(env, "Expected (fd, offset, length, keepSize)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const double offset = info[1].As<Napi::Number>().DoubleValue();
+  const double length = info[2].As<Napi::Number>().DoubleValue();
+  if (fd < 0 || offset < 0 || length <= 0 || offset != static_cast<double>(static_cast<int64_t>(offset)) ||
+      length != static_cast<double>(static_cast<int64_t>(length)) || offset + length > 9007199254740991.0) {
+    Napi::RangeError::New(env, "preallocate: bad fd, offset or length").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  PreallocateWorker* worker = new PreallocateWorker(env, fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                                                    info[3].As<Napi::Boolean>().Value());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -18,6 +18,13 @@ namespace pagevault {
 // `errno`/`syscall` if a pwrite fails. Throws a TypeError/RangeError for inconsistent arguments.
 Napi::Value JsWriteRuns(const Napi::CallbackInfo& info);
 
+// JS: preallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<boolean>. Allocates the
+// file's blocks for [offset, offset + length) with fallocate(2) on the libuv pool (with keepSize, without growing
+// the file's size). Resolves false where the file system or OS cannot (the writes then allocate as they go).
+// Why: on ext4 here, writing 2 GB into a new file's unallocated range cost 1.6-5 s of kernel time, into an
+// fallocated range 0.3-0.45 s (dd, same file system). Rejects with errno/syscall (code ENOSPC when the disk is full).
+Napi::Value JsPreallocate(const Napi::CallbackInfo& info);
+
 }  // namespace pagevault
 
 #endif  // PAGEVAULT_NATIVE_PAGE_WRITER_H_

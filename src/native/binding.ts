@@ -316,6 +316,12 @@ export interface NativeBinding {
    */
   writeRuns(fd: number, runs: Float64Array, data: Buffer | Buffer[], pageSize: number): Promise<void>;
   /**
+   * preallocate: allocates the blocks of [offset, offset + length) of the open file `fd` with fallocate(2) on the
+   * libuv pool; with `keepSize` the file's size stays as it is. Resolves false where the file system cannot (the
+   * writes then allocate as they go). Rejects with an Error carrying `errno`/`syscall` (and code ENOSPC).
+   */
+  preallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<boolean>;
+  /**
    * encodeDocLines: encodes the JSON doc lines of `lines` (whole lines separated by '\n') on the libuv pool. Throws a
    * TypeError for a non-Buffer, a RangeError for 2^32 - 1 bytes or more. `lines` must stay unmodified until the
    * promise settles.

@@ -25,6 +25,7 @@ import {
   BackupCorruptError,
   BackupTruncatedError,
   ChainBrokenError,
+  ChainMismatchError,
   DestinationNotEmptyError,
   InvalidArgumentError,
   UnsupportedBackupError,
@@ -34,7 +35,7 @@ import type { LoadedKey } from '../keys/index.js';
 import { fsyncPath, LocalSink } from '../sinks/local.js';
 import { openSink } from '../sinks/registry.js';
 import { isNotFound, type Sink } from '../sinks/sink.js';
-import { applyPageRecords } from '../snapshot/index.js';
+import { ChainWriter } from '../snapshot/index.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import { getObject } from '../sinks/parallel-get.js';
 
@@ -60,7 +61,7 @@ export interface SnapshotRestoreOptions {
   signal?: AbortSignal;
 }
 
-/** RestoreProgress: per file applied. */
+/** RestoreProgress: per file applied; files are applied newest first, so `fileIndex` counts steps, not chain positions. */
 export interface RestoreProgress {
   file: string;
   fileIndex: number;
@@ -74,6 +75,7 @@ export interface SnapshotRestoreResult {
   to: string;
   txnId: number;
   files: string[];
+  /** Pages written: each once, from the newest file that holds it. */
   pages: number;
   bytesRead: number;
   seconds: number;
@@ -163,37 +165,39 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
     await mkdir(temp, { recursive: true });
     let bytesRead = 0;
     let pages = 0;
-    // Files are decoded one ahead: while file i's pages are written, file i+1 is already being read, checked,
-    // decrypted and decompressed (up to its reader's buffer), so the short files of a long chain do not each
-    // pay the start-up and drain of the pipeline on the critical path. Writes stay strictly in chain order.
+    // The files are written newest first, each page once (see chain-writer.ts), and decoded one ahead: while one
+    // file's pages are written, the next is already being read, checked, decrypted and decompressed (up to its
+    // reader's buffer), so the short files of a long chain do not each pay the start-up and drain of the
+    // pipeline on the critical path.
+    const order = files.map((_, i) => files.length - 1 - i);
     const opened: OpenedFile[] = [];
+    const chain = new ChainWriter(join(temp, 'data.mdb'));
     try {
-      const dataFile = join(temp, 'data.mdb');
-      const openAt = (i: number): OpenedFile | undefined => {
-        if (i >= files.length) return undefined;
-        opened[i] ??= openChainFile(sink, `${folder}/${files[i].name}`, files[i].size, options.key, options.signal);
-        return opened[i];
+      const openAt = (step: number): OpenedFile | undefined => {
+        if (step >= order.length) return undefined;
+        const file = files[order[step]];
+        opened[step] ??= openChainFile(sink, `${folder}/${file.name}`, file.size, options.key, options.signal);
+        return opened[step];
       };
-      for (const [i, file] of files.entries()) {
+      for (const [step, i] of order.entries()) {
+        const file = files[i];
         if (options.signal?.aborted) throw new AbortedError('restore aborted');
-        const current = openAt(i)!;
-        openAt(i + 1);
-        // Only the last file is made durable: its fsync covers the whole file, and a failure before then
-        // discards the temporary folder anyway.
+        const current = openAt(step)!;
+        openAt(step + 1);
         const reader = await current.reader;
-        const applying = applyPageRecords(reader, dataFile, {
-          mode: i === 0 ? 'create' : 'apply',
-          durable: i === files.length - 1,
-          release: (chunk) => reader.recycle(chunk),
-        });
-        const [applied] = await Promise.all([applying, current.flowing]);
+        const [applied] = await Promise.all([chain.addFile(reader, (chunk) => reader.recycle(chunk)), current.flowing]);
         bytesRead += current.counted.bytes;
         const summary = await reader.done;
         if (summary.sha256 !== file.sha256) throw new BackupCorruptError(`chain file ${file.name} does not match the hash in the manifest`);
-        if (applied.txnId !== file.txnId) throw new BackupCorruptError(`chain file ${file.name} restores txn ${applied.txnId}; the manifest says ${file.txnId}`);
+        if (applied.header.txnId !== file.txnId) throw new BackupCorruptError(`chain file ${file.name} restores txn ${applied.header.txnId}; the manifest says ${file.txnId}`);
+        const base = i === 0 ? 0 : files[i - 1].txnId;
+        if (applied.header.baseTxnId !== base) {
+          throw new ChainMismatchError(`chain file ${file.name} applies to txn ${applied.header.baseTxnId}; its predecessor is at txn ${base}`);
+        }
         pages += applied.pagesWritten;
-        options.onProgress?.({ file: file.name, fileIndex: i, files: files.length, bytesRead, elapsedMs: performance.now() - started });
+        options.onProgress?.({ file: file.name, fileIndex: step, files: files.length, bytesRead, elapsedMs: performance.now() - started });
       }
+      await chain.finish();
       let result = temp;
       if (options.compact) {
         result = `${temp}-compact`;
@@ -207,6 +211,7 @@ export async function restoreSnapshot(options: SnapshotRestoreOptions): Promise<
     } catch (err) {
       // Whichever side failed first, stop every file still open so no reader or file handle is left behind.
       await Promise.all(opened.map((f) => f?.destroy()));
+      await chain.abort();
       await rm(temp, { recursive: true, force: true });
       await rm(`${temp}-compact`, { recursive: true, force: true });
       if (options.signal?.aborted && !(err instanceof AbortedError)) throw new AbortedError('restore aborted; nothing was left at the destination');

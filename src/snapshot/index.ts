@@ -50,5 +50,6 @@ export {
   type SnapshotFileResult,
   type SnapshotFileWriterOptions,
 } from './snapshot-file.js';
+export { ChainWriter, type ChainFileResult } from './chain-writer.js';
 export { openExportSource, type ExportBatch, type ExportDbSpec, type ExportSource } from './export-source.js';
 export { envPathOf, findOpenRoot, openRootFor } from './open-root.js';

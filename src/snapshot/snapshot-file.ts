@@ -136,6 +136,21 @@ export class SnapshotFileWriter {
   }
 
   /**
+   * reserve: allocates the file's blocks up to page `lastPage` (fallocate, keeping the file's size) before pages
+   * are written. On ext4 here, writing 2 GB into a new file's unallocated range cost 1.6–5 s of kernel time, into
+   * an allocated one 0.3–0.45 s (dd, same file system). The pages no file writes (free in the snapshot) then
+   * read as zeros from allocated blocks instead of being holes. Resolves false where the file system cannot.
+   */
+  async reserve(lastPage: number): Promise<boolean> {
+    const file = this.#open();
+    try {
+      return await loadBinding().preallocate(file.fd, 0, (lastPage + 1) * this.pageSize, true);
+    } catch (err) {
+      throw new IoError(`reserving ${(lastPage + 1) * this.pageSize} bytes for ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
    * finish: makes the pages durable, sizes the file to (lastPage + 1) x pageSize, writes `metaPages` (2 x pageSize)
    * at offset 0, makes that durable and closes the file (and, for 'create', fsyncs its directory).
    */
@@ -285,6 +300,7 @@ export async function applyPageRecords(
             ...(header.baseTxnId > 0 ? { baseTxnId: header.baseTxnId } : {}),
             durable: options.durable,
           });
+          if (writer.mode === 'create') await writer.reserve(header.lastPage);
         } else if (record.type === 'pages') {
           runs.push(record.firstPgno, record.count);
           data.push(record.data);
