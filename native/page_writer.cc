@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,14 +16,31 @@ namespace pagevault {
 
 namespace {
 
+// Runs at least this long go through the O_DIRECT descriptor when one is given (see page_writer.h).
+constexpr size_t kDirectRunBytes = 64 * 1024;
+// The bounce buffer direct writes go through: aligned, one per libuv thread, allocated (and touched) once.
+constexpr size_t kBounceBytes = 4 * 1024 * 1024;
+constexpr size_t kDirectAlign = 4096;
+
+uint8_t* BounceBuffer() {
+  struct Holder {
+    uint8_t* bytes = nullptr;
+    ~Holder() { free(bytes); }
+  };
+  thread_local Holder holder;
+  if (holder.bytes == nullptr) holder.bytes = static_cast<uint8_t*>(aligned_alloc(kDirectAlign, kBounceBytes));
+  return holder.bytes;
+}
+
 class WriteRunsWorker : public Napi::AsyncWorker {
  public:
   // `sources[i]` points at the pages of run i; `data` (a Buffer or an array of Buffers) owns them.
-  WriteRunsWorker(Napi::Env env, int fd, std::vector<double> runs, std::vector<const uint8_t*> sources, Napi::Object data,
-                  uint32_t page_size)
+  WriteRunsWorker(Napi::Env env, int fd, int direct_fd, std::vector<double> runs, std::vector<const uint8_t*> sources,
+                  Napi::Object data, uint32_t page_size)
       : Napi::AsyncWorker(env, "pagevault:writeRuns"),
         deferred_(Napi::Promise::Deferred::New(env)),
         fd_(fd),
+        direct_fd_(direct_fd),
         runs_(std::move(runs)),
         sources_(std::move(sources)),
         page_size_(page_size) {
@@ -33,20 +51,54 @@ class WriteRunsWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     for (size_t i = 0; i + 1 < runs_.size(); i += 2) {
-      const uint64_t pgno = static_cast<uint64_t>(runs_[i]);
+      const uint64_t offset = static_cast<uint64_t>(runs_[i]) * page_size_;
       const size_t length = static_cast<size_t>(runs_[i + 1]) * page_size_;
       const uint8_t* bytes = sources_[i / 2];
-      size_t done = 0;
-      while (done < length) {
-        const ssize_t n = pwrite(fd_, bytes + done, length - done, static_cast<off_t>(pgno * page_size_ + done));
+      if (direct_fd_ >= 0 && length >= kDirectRunBytes && offset % kDirectAlign == 0 && length % kDirectAlign == 0) {
+        if (WriteDirect(bytes, length, offset)) continue;
+        if (err_ != 0) return;
+        direct_fd_ = -1;  // the file system refused direct I/O: buffered from here on
+      }
+      if (!WriteAll(fd_, bytes, length, offset)) return;
+    }
+  }
+
+  // WriteDirect: the run through the bounce buffer and the O_DIRECT descriptor. False with err_ unset when the
+  // file system refuses direct I/O for it (EINVAL), false with err_ set on a real failure.
+  bool WriteDirect(const uint8_t* bytes, size_t length, uint64_t offset) {
+    uint8_t* bounce = BounceBuffer();
+    if (bounce == nullptr) return false;
+    for (size_t done = 0; done < length;) {
+      const size_t piece = length - done < kBounceBytes ? length - done : kBounceBytes;
+      memcpy(bounce, bytes + done, piece);
+      size_t written = 0;
+      while (written < piece) {
+        const ssize_t n = pwrite(direct_fd_, bounce + written, piece - written, static_cast<off_t>(offset + done + written));
         if (n < 0) {
           if (errno == EINTR) continue;
+          if (errno == EINVAL && done == 0 && written == 0) return false;
           err_ = errno;
-          return;
+          return false;
         }
-        done += static_cast<size_t>(n);
+        written += static_cast<size_t>(n);
       }
+      done += piece;
     }
+    return true;
+  }
+
+  bool WriteAll(int fd, const uint8_t* bytes, size_t length, uint64_t offset) {
+    size_t done = 0;
+    while (done < length) {
+      const ssize_t n = pwrite(fd, bytes + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        err_ = errno;
+        return false;
+      }
+      done += static_cast<size_t>(n);
+    }
+    return true;
   }
 
   void OnOK() override {
@@ -66,6 +118,7 @@ class WriteRunsWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   int fd_;
+  int direct_fd_;
   std::vector<double> runs_;
   std::vector<const uint8_t*> sources_;
   uint32_t page_size_;
@@ -186,8 +239,10 @@ Napi::Value JsWriteRuns(const Napi::CallbackInfo& info) {
       sources[r] = item.As<Napi::Buffer<uint8_t>>().Data();
     }
   }
-  WriteRunsWorker* worker =
-      new WriteRunsWorker(env, fd, std::move(runs), std::move(sources), info[2].As<Napi::Object>(), page_size);
+  int direct_fd = -1;
+  if (info.Length() > 4 && info[4].IsNumber()) direct_fd = info[4].As<Napi::Number>().Int32Value();
+  WriteRunsWorker* worker = new WriteRunsWorker(env, fd, direct_fd, std::move(runs), std::move(sources),
+                                                info[2].As<Napi::Object>(), page_size);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -312,9 +312,10 @@ export interface NativeBinding {
   /**
    * writeRuns: pwrites page runs ([firstPgno, count, ...]) into the open file `fd`, on the libuv pool. Their pages
    * lie back to back in `data`, or `data` holds one buffer per run with exactly that run's pages. The buffers must
-   * stay unmodified until the promise settles. Rejects with an Error carrying `errno`/`syscall` on a failed write.
+   * stay unmodified until the promise settles. With `directFd` (the same file opened with O_DIRECT), long aligned
+   * runs bypass the page cache (see page_writer.h). Rejects with an Error carrying `errno`/`syscall` on a failed write.
    */
-  writeRuns(fd: number, runs: Float64Array, data: Buffer | Buffer[], pageSize: number): Promise<void>;
+  writeRuns(fd: number, runs: Float64Array, data: Buffer | Buffer[], pageSize: number, directFd?: number): Promise<void>;
   /**
    * preallocate: allocates the blocks of [offset, offset + length) of the open file `fd` with fallocate(2) on the
    * libuv pool; with `keepSize` the file's size stays as it is. Resolves false where the file system cannot (the

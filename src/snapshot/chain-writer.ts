@@ -97,7 +97,9 @@ export class ChainWriter {
     if (previous === undefined) {
       this.#newest = { header, metaPages: Buffer.from(metaPages) }; // the chunk it slices may be reused
       this.#written = new Uint8Array(Math.ceil((header.lastPage + 1) / 8));
-      this.#writer = await SnapshotFileWriter.open(this.path, { pageSize: header.pageSize, mode: 'create' });
+      // Direct: the full's long runs go past the page cache (see SnapshotFileWriter's `direct`); the scattered
+      // pages of incrementals stay buffered.
+      this.#writer = await SnapshotFileWriter.open(this.path, { pageSize: header.pageSize, mode: 'create', direct: true });
       // Newest first, the first writes land all over the file: allocate it whole before any of them.
       await this.#writer.reserve(header.lastPage);
       return;

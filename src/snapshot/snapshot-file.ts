@@ -8,6 +8,7 @@
  * the base's snapshot reaches (copy-on-write writes changed pages to pages that were free at the base), so until
  * the metas are written the file still opens at the base; after they are, at T.
  */
+import { constants as fsConstants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -33,6 +34,11 @@ export interface SnapshotFileWriterOptions {
    * a restore into a temporary folder, which is discarded on failure anyway). Default true.
    */
   durable?: boolean;
+  /**
+   * Also open the file with O_DIRECT and write long page runs through it, past the page cache (see `writeRuns`).
+   * Where the file system refuses O_DIRECT, everything is written as usual. Default false.
+   */
+  direct?: boolean;
 }
 
 
@@ -59,12 +65,15 @@ export class SnapshotFileWriter {
   #file: FileHandle | undefined;
   #pagesWritten = 0;
 
-  private constructor(path: string, pageSize: number, mode: SnapshotFileMode, file: FileHandle, durable: boolean) {
+  #direct: FileHandle | undefined;
+
+  private constructor(path: string, pageSize: number, mode: SnapshotFileMode, file: FileHandle, durable: boolean, direct: FileHandle | undefined) {
     this.path = path;
     this.pageSize = pageSize;
     this.mode = mode;
     this.#file = file;
     this.durable = durable;
+    this.#direct = direct;
   }
 
   /**
@@ -96,7 +105,12 @@ export class SnapshotFileWriter {
       if (errnoOf(err) === 'ENOENT') throw new NotFoundError(`${path} does not exist`, { cause: err });
       throw err;
     }
-    return new SnapshotFileWriter(path, pageSize, mode, file, options.durable !== false);
+    let direct: FileHandle | undefined;
+    if (options.direct === true && typeof fsConstants.O_DIRECT === 'number') {
+      // Not every file system takes O_DIRECT (tmpfs refuses it): then every page goes through `file`.
+      direct = await open(path, fsConstants.O_WRONLY | fsConstants.O_DIRECT).catch(() => undefined);
+    }
+    return new SnapshotFileWriter(path, pageSize, mode, file, options.durable !== false, direct);
   }
 
   get pagesWritten(): number {
@@ -128,7 +142,7 @@ export class SnapshotFileWriter {
     let pages = 0;
     for (let i = 1; i < runs.length; i += 2) pages += runs[i];
     try {
-      await loadBinding().writeRuns(file.fd, runs, data, this.pageSize);
+      await loadBinding().writeRuns(file.fd, runs, data, this.pageSize, this.#direct?.fd);
     } catch (err) {
       throw new IoError(`writing pages into ${this.path}: ${(err as Error).message}`, { cause: err });
     }
@@ -179,6 +193,7 @@ export class SnapshotFileWriter {
     }
     this.#file = undefined;
     await file.close();
+    await this.#closeDirect();
     if (this.mode === 'create' && this.durable) await syncDirectory(dirname(this.path));
   }
 
@@ -188,7 +203,14 @@ export class SnapshotFileWriter {
     if (file === undefined) return;
     this.#file = undefined;
     await file.close().catch(() => undefined);
+    await this.#closeDirect();
     if (this.mode === 'create') await unlink(this.path).catch(() => undefined);
+  }
+
+  async #closeDirect(): Promise<void> {
+    const direct = this.#direct;
+    this.#direct = undefined;
+    await direct?.close().catch(() => undefined);
   }
 
   #open(): FileHandle {
