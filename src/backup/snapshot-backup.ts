@@ -174,6 +174,19 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     const baseTxnId = choice.manifest && last ? last.txnId : 0;
     const folder = choice.manifest ? choice.folder : chainFolderName(startedAt, name, 'snapshot');
 
+    let pages = 0;
+    let totalPages = 0;
+    let bytesIn = 0;
+    let bytesOut = 0;
+    const uploaded: number[] = dests.sinks.map(() => 0);
+    const report = (phase: BackupProgress['phase']): void =>
+      options.onProgress?.({ phase, pages, totalPages, bytesIn, bytesOut, elapsedMs: performance.now() - started, destinations: dests.sinks.map((d, i) => ({ destination: d.name, bytes: uploaded[i] })) });
+    const onPages = (n: number, b: number): void => {
+      pages += n;
+      bytesIn += b;
+      report('pages');
+    };
+
     const sizeBefore = fileStat.size;
     const pinStarted = performance.now();
     // Data format 1 pages carry no txnid: walk everything and ship the pages whose hash changed (page-hash-diff.ts).
@@ -181,7 +194,9 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     const pageHashes: PageHashes | undefined = hashDiff ? new Map() : undefined;
     if (hashDiff) {
       const base = baseTxnId ? { txnId: baseTxnId, hashes: await readPageHashes(sink, folder, last!) } : undefined;
-      source = await hashDiffSource(await openPageSource(env, { signal: options.signal }), base, pageHashes!);
+      // Progress counts the pages read and hashed (all of them), not the few shipped, so it ends at 100%.
+      const examined = withProgress(await openPageSource(env, { signal: options.signal }), (n, b) => onPages(n, b));
+      source = await hashDiffSource(examined, base, pageHashes!);
     } else {
       source = await openPageSource(env, { baseTxnId, signal: options.signal, envKey: options.dbKey });
     }
@@ -189,7 +204,7 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
     const seq = choice.manifest ? choice.manifest.files.length : 0;
     const chainId = choice.manifest?.chainId ?? randomUUID();
     const fileName = backupFileName(startedAt, kind, key !== undefined);
-    const totalPages = source.stats.pagesToShip;
+    totalPages = source.stats.pagesToShip;
 
     const writer = createBackupWriter(
       {
@@ -206,23 +221,13 @@ export async function backupSnapshot(options: SnapshotBackupOptions): Promise<Sn
       { compression: options.compression, level: options.level, key },
     );
 
-    let pages = 0;
-    let bytesIn = 0;
-    let bytesOut = 0;
-    const uploaded: number[] = dests.sinks.map(() => 0);
-    const report = (phase: BackupProgress['phase']): void =>
-      options.onProgress?.({ phase, pages, totalPages, bytesIn, bytesOut, elapsedMs: performance.now() - started, destinations: dests.sinks.map((d, i) => ({ destination: d.name, bytes: uploaded[i] })) });
     const countOut = new ByteCounter((total) => {
       bytesOut = total;
     });
 
     let pinnedMs: number;
     let sizeAfter: number;
-    const records = Readable.from(encodePageRecords(withProgress(source, (n, b) => {
-      pages += n;
-      bytesIn += b;
-      report('pages');
-    })), { objectMode: false });
+    const records = Readable.from(encodePageRecords(hashDiff ? source : withProgress(source, (n, b) => onPages(n, b))), { objectMode: false });
     let fan: FanOutResult | undefined;
     const put = async (body: Readable): Promise<void> => {
       fan = await putFile(dests.sinks, `${folder}/${fileName}`, body, { signal: options.signal, upload: options.upload, onDestinationBytes: (i, n) => (uploaded[i] = n) });
@@ -360,9 +365,10 @@ async function readPageHashes(sink: Sink, folder: string, file: ManifestFile): P
 /** withProgress: the source, reporting each batch's page count and bytes as it passes. */
 function withProgress(source: PageSource, onBatch: (pages: number, bytes: number) => void): PageSource {
   return new Proxy(source, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop !== 'batches') {
-        const v = Reflect.get(target, prop, receiver);
+        // Getters run on the source itself: a class's private fields are not reachable through the proxy.
+        const v = Reflect.get(target, prop, target);
         return typeof v === 'function' ? v.bind(target) : v;
       }
       return async function* () {
