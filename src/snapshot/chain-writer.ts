@@ -14,8 +14,8 @@
  * that must stay openable at every step.
  */
 import { ChainMismatchError } from '../errors.js';
-import { PageRecordDecoder, type PageStreamHeader } from './page-records.js';
-import { SnapshotFileWriter } from './snapshot-file.js';
+import type { PageStreamHeader } from './page-records.js';
+import { pumpPageRecords, SnapshotFileWriter } from './snapshot-file.js';
 
 /** ChainFileResult: what one file of the chain contributed. */
 export interface ChainFileResult {
@@ -45,38 +45,22 @@ export class ChainWriter {
 
   /**
    * addFile: decodes one file's page record stream and writes the pages no newer file replaced. `release` is called
-   * with each chunk once nothing here refers to it any more (see `applyPageRecords`).
+   * with each chunk once nothing here refers to it any more (see `pumpPageRecords`).
    */
   async addFile(chunks: AsyncIterable<Uint8Array>, release?: (chunk: Uint8Array) => void): Promise<ChainFileResult> {
-    const decoder = new PageRecordDecoder();
-    let header: PageStreamHeader | undefined;
     let pages = 0;
     let pagesWritten = 0;
-    let unreleased: Uint8Array[] = [];
-    for await (const chunk of chunks) {
-      const runs: number[] = [];
-      const data: Buffer[] = [];
-      for (const record of decoder.push(chunk)) {
-        if (record.type === 'begin') {
-          header = record.header;
-          await this.#begin(header, record.metaPages);
-        } else if (record.type === 'pages') {
-          pages += record.count;
-          pagesWritten += this.#unwritten(record.firstPgno, record.count, record.data, runs, data);
-        }
-      }
-      if (runs.length > 0) await (this.#writer as SnapshotFileWriter).writeRuns(Float64Array.from(runs), data);
-      unreleased.push(chunk);
-      if (release !== undefined) {
-        unreleased = unreleased.filter((c) => {
-          if (decoder.holds(c.buffer)) return true;
-          release(c);
-          return false;
-        });
-      }
-    }
-    decoder.finish();
-    if (header === undefined) throw new Error('ChainWriter: decoder finished without BEGIN');
+    const header = await pumpPageRecords(chunks, {
+      begin: async (h, metaPages) => {
+        await this.#begin(h, metaPages);
+        return this.#writer as SnapshotFileWriter;
+      },
+      pages: (first, count, data, runs, out) => {
+        pages += count;
+        pagesWritten += this.#unwritten(first, count, data, runs, out);
+      },
+      release,
+    });
     this.#previous = header;
     return { header, pages, pagesWritten };
   }

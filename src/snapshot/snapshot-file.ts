@@ -290,49 +290,29 @@ export async function applyPageRecords(
     release?: (chunk: Uint8Array) => void;
   } = {},
 ): Promise<SnapshotFileResult & { header: PageStreamHeader }> {
-  const decoder = new PageRecordDecoder();
-  // Chunks written but whose tail the decoder still holds (a record cut by the chunk boundary): released later.
-  let unreleased: Uint8Array[] = [];
-  const releaseDone = (): void => {
-    if (options.release === undefined) return;
-    const kept: Uint8Array[] = [];
-    for (const chunk of unreleased) {
-      if (decoder.holds(chunk.buffer)) kept.push(chunk);
-      else options.release(chunk);
-    }
-    unreleased = kept;
-  };
   let writer: SnapshotFileWriter | undefined;
   let header: PageStreamHeader | undefined;
   let metaPages: Buffer | undefined;
   try {
-    for await (const chunk of chunks) {
-      // The page runs of one chunk go out in one native call, straight from the chunk (the decoder's page
-      // records are views of it): no copy into a batch buffer. The write is awaited before the next chunk is
-      // asked for, so a producer that reuses its chunk once asked for the next one stays safe.
-      const runs: number[] = [];
-      const data: Buffer[] = [];
-      for (const record of decoder.push(chunk)) {
-        if (record.type === 'begin') {
-          header = record.header;
-          metaPages = Buffer.from(record.metaPages); // the chunk it slices may be reused by the producer
-          writer = await SnapshotFileWriter.open(targetPath, {
-            pageSize: header.pageSize,
-            mode: options.mode ?? (header.baseTxnId === 0 ? 'create' : 'apply'),
-            ...(header.baseTxnId > 0 ? { baseTxnId: header.baseTxnId } : {}),
-            durable: options.durable,
-          });
-          if (writer.mode === 'create') await writer.reserve(header.lastPage);
-        } else if (record.type === 'pages') {
-          runs.push(record.firstPgno, record.count);
-          data.push(record.data);
-        }
-      }
-      if (runs.length > 0) await (writer as SnapshotFileWriter).writeRuns(Float64Array.from(runs), data);
-      unreleased.push(chunk);
-      releaseDone();
-    }
-    decoder.finish();
+    await pumpPageRecords(chunks, {
+      async begin(h, metas) {
+        header = h;
+        metaPages = Buffer.from(metas); // the chunk it slices may be reused by the producer
+        writer = await SnapshotFileWriter.open(targetPath, {
+          pageSize: h.pageSize,
+          mode: options.mode ?? (h.baseTxnId === 0 ? 'create' : 'apply'),
+          ...(h.baseTxnId > 0 ? { baseTxnId: h.baseTxnId } : {}),
+          durable: options.durable,
+        });
+        if (writer.mode === 'create') await writer.reserve(h.lastPage);
+        return writer;
+      },
+      pages(first, count, data, runs, out) {
+        runs.push(first, count);
+        out.push(data);
+      },
+      release: options.release,
+    });
     if (writer === undefined || header === undefined || metaPages === undefined) {
       throw new Error('applyPageRecords: decoder finished without BEGIN');
     }
@@ -347,4 +327,54 @@ export async function applyPageRecords(
     pagesWritten: writer.pagesWritten,
     bytesWritten: writer.pagesWritten * header.pageSize,
   };
+}
+
+/** PageRecordHandlers: what `pumpPageRecords` calls for the records of a page record stream. */
+export interface PageRecordHandlers {
+  /** The BEGIN record (once, first): returns the writer the pages go to. */
+  begin(header: PageStreamHeader, metaPages: Buffer): Promise<SnapshotFileWriter>;
+  /** A run of pages (a view of the current chunk): append what to write to `runs` ([first, count, ...]) and `data`. */
+  pages(first: number, count: number, data: Buffer, runs: number[], out: Buffer[]): void;
+  /** Called with each chunk once its pages are written and nothing here refers to it any more. */
+  release?: (chunk: Uint8Array) => void;
+}
+
+/**
+ * pumpPageRecords: decodes a page record stream chunk by chunk and writes the runs `handlers.pages` chose from each
+ * chunk with one native call, straight from the chunk (the decoder's page records are views of it; no copy into a
+ * batch buffer). The write is awaited before the next chunk is asked for, so a producer that reuses its chunk once
+ * asked for the next one stays safe; a chunk whose tail the decoder still holds (a record cut by the chunk
+ * boundary) is released only once the decoder let go of it. Returns the BEGIN header; throws the decoder's
+ * BackupCorruptError/BackupTruncatedError.
+ */
+export async function pumpPageRecords(chunks: AsyncIterable<Uint8Array>, handlers: PageRecordHandlers): Promise<PageStreamHeader> {
+  const decoder = new PageRecordDecoder();
+  let header: PageStreamHeader | undefined;
+  let writer: SnapshotFileWriter | undefined;
+  let unreleased: Uint8Array[] = [];
+  for await (const chunk of chunks) {
+    const runs: number[] = [];
+    const data: Buffer[] = [];
+    for (const record of decoder.push(chunk)) {
+      if (record.type === 'begin') {
+        header = record.header;
+        writer = await handlers.begin(record.header, record.metaPages);
+      } else if (record.type === 'pages') {
+        handlers.pages(record.firstPgno, record.count, record.data, runs, data);
+      }
+    }
+    if (runs.length > 0) await (writer as SnapshotFileWriter).writeRuns(Float64Array.from(runs), data);
+    const release = handlers.release;
+    if (release !== undefined) {
+      unreleased.push(chunk);
+      unreleased = unreleased.filter((c) => {
+        if (decoder.holds(c.buffer)) return true;
+        release(c);
+        return false;
+      });
+    }
+  }
+  decoder.finish();
+  if (header === undefined) throw new Error('page record stream finished without BEGIN');
+  return header;
 }
