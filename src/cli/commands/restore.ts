@@ -74,7 +74,8 @@ export async function run(o: ParsedOptions, io: Io): Promise<number> {
       : (p) => {
           const q = p as typeof p & { phase?: string; records?: number; indexedDocs?: number; docsTotal?: number };
           if (q.phase === undefined) {
-            io.err(`restore: applied ${p.fileIndex + 1}/${p.files} ${p.file} (${formatBytes(p.bytesRead)} read)`);
+            // Snapshot chains are written newest file first (each page once), so the full comes last.
+            io.err(`restore: wrote ${p.fileIndex + 1}/${p.files} (newest first) ${p.file} (${formatBytes(p.bytesRead)} read)`);
             return;
           }
           const t = performance.now();
