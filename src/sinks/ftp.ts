@@ -8,7 +8,7 @@
  * `options.credentials.password` (or the URL's password part, discouraged: URLs end up in
  * shell history); it never appears in `name` or in an error message.
  *
- * Puts upload `<key>.in-progress`, then rename it to `<key>` (RNFR/RNTO), so nothing
+ * Puts upload `<key>.<pid>@<host>.in-progress`, then rename it to `<key>` (RNFR/RNTO), so nothing
  * partial is ever under a key; a failed or aborted put closes its connection and deletes
  * the in-progress file, and `list` never reports `*.in-progress` files. FTP has no
  * "rename unless the target exists": without `overwrite`, put checks the key first (SIZE)
@@ -28,9 +28,9 @@ import { Client, FTPError, type AccessOptions, type FileInfo } from 'basic-ftp';
 import { AbortedError, DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError, isPagevaultError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { SinkOpenOptions } from './open-options.js';
+import { inProgressName, isAbandoned, isInProgress } from './in-progress.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
-const IN_PROGRESS = '.in-progress';
 const TIMEOUT_MS = 30_000;
 
 /** createFtpSink: a Sink for an `ftp://` or `ftps://` URL (see the module comment). Connects lazily. */
@@ -109,7 +109,7 @@ export class FtpSink implements Sink {
 
   async put(key: string, body: Readable, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<PutResult> {
     const final = this.#path(key);
-    const temp = `${final}${IN_PROGRESS}`;
+    const temp = inProgressName(final);
     if (options.signal?.aborted) throw new AbortedError(`put ${key} aborted`);
     const counter = new ByteCounter();
     let onAbort: (() => void) | undefined;
@@ -210,6 +210,30 @@ export class FtpSink implements Sink {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for await (const { key, entry: e } of this.#files(prefix)) {
+      if (isInProgress(e.name)) continue;
+      let modified = e.modifiedAt;
+      if (!modified) {
+        const parsed = Date.parse(e.rawModifiedAt);
+        modified = Number.isNaN(parsed) ? await this.#run((c) => c.lastMod(`${this.#base}/${key}`)).catch(() => new Date(0)) : new Date(parsed);
+      }
+      yield { key, size: e.size, modified };
+    }
+  }
+
+  /** sweepAbandoned: removes the in-progress files of puts whose process on this machine is gone (see in-progress.ts). */
+  async sweepAbandoned(): Promise<string[]> {
+    const removed: string[] = [];
+    for await (const { key } of this.#files('')) {
+      if (!isAbandoned(key)) continue;
+      await this.remove(key);
+      removed.push(key);
+    }
+    return removed;
+  }
+
+  /** #files: every file whose key starts with `prefix`, in-progress ones included. */
+  async *#files(prefix: string): AsyncIterable<{ key: string; entry: FileInfo }> {
     // Start at the deepest folder the prefix names (`chain-a/` lists only `chain-a`).
     const slash = prefix.lastIndexOf('/');
     const pending = [slash > 0 ? prefix.slice(0, slash) : ''];
@@ -228,13 +252,8 @@ export class FtpSink implements Sink {
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) pending.push(key);
-        } else if (e.isFile && !e.name.endsWith(IN_PROGRESS) && key.startsWith(prefix)) {
-          let modified = e.modifiedAt;
-          if (!modified) {
-            const parsed = Date.parse(e.rawModifiedAt);
-            modified = Number.isNaN(parsed) ? await this.#run((c) => c.lastMod(`${this.#base}/${key}`)).catch(() => new Date(0)) : new Date(parsed);
-          }
-          yield { key, size: e.size, modified };
+        } else if (e.isFile && key.startsWith(prefix)) {
+          yield { key, entry: e };
         }
       }
     }

@@ -13,9 +13,9 @@ import { pipeline } from 'node:stream/promises';
 import { DestinationNotEmptyError, IoError, NotFoundError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import { pathExists } from '../util/files.js';
+import { inProgressName, isAbandoned, isInProgress } from './in-progress.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
-const IN_PROGRESS = '.in-progress';
 
 /**
  * LOCAL_READ_BYTES: the read size of local gets. Node's default (64 KiB) splits every compressed frame of a backup
@@ -41,8 +41,8 @@ export class LocalSink implements Sink {
 
   async put(key: string, body: Readable, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<PutResult> {
     const final = this.#path(key);
-    // The writer's pid in the name lets sweepAbandoned tell a put that died with its process from one in progress.
-    const temp = `${final}.${process.pid}${IN_PROGRESS}`;
+    // The writer's pid and host in the name let sweepAbandoned tell a put that died with its process from one in progress.
+    const temp = inProgressName(final);
     await mkdir(dirname(final), { recursive: true });
     if (!options.overwrite && (await pathExists(final))) throw new DestinationNotEmptyError(`${final} already exists; backup files are never overwritten`);
     const counter = new ByteCounter();
@@ -99,7 +99,7 @@ export class LocalSink implements Sink {
   async #walk(prefix: string): Promise<Array<{ key: string; full: string }>> {
     const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const files = await this.#files(folder);
-    return files.filter((f) => !f.key.endsWith(IN_PROGRESS) && f.key.startsWith(prefix));
+    return files.filter((f) => !isInProgress(f.key) && f.key.startsWith(prefix));
   }
 
   /** Every file under `folder` ('' = the root), in progress or not, with its key and full path. */
@@ -122,17 +122,15 @@ export class LocalSink implements Sink {
   }
 
   /**
-   * sweepAbandoned: removes the `*.<pid>.in-progress` files of puts whose process is gone (killed mid-put: a
-   * finished or failed put leaves none), and returns their keys. A file of a live process, of this one, or without
-   * a pid is left alone. They are never listed or read, so this only frees space.
+   * sweepAbandoned: removes the in-progress files of puts whose process on this machine is gone (killed mid-put: a
+   * finished or failed put leaves none; see in-progress.ts), and returns their keys. A file of a live process, of
+   * this one, of another machine or without a pid is left alone. They are never listed or read, so this only frees
+   * space.
    */
   async sweepAbandoned(): Promise<string[]> {
     const removed: string[] = [];
     for (const { key, full } of await this.#files('')) {
-      const m = /\.(\d+)\.in-progress$/.exec(key);
-      if (!m) continue;
-      const pid = Number(m[1]);
-      if (pid === process.pid || processAlive(pid)) continue;
+      if (!isAbandoned(key, { legacyPid: true })) continue;
       await rm(full, { force: true });
       removed.push(key);
     }
@@ -173,14 +171,4 @@ function wrapIo(err: unknown, what: string): unknown {
     return new IoError(`${what}: ${err.message}`, { cause: err });
   }
   return err;
-}
-
-/** processAlive: whether a process with `pid` exists (EPERM: it exists, owned by someone else). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

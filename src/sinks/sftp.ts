@@ -10,7 +10,7 @@
  * before authenticating. WITHOUT it ANY host key is accepted (no known_hosts is read), so a
  * man in the middle could receive the backup: pin the key outside of tests.
  *
- * The path is absolute on the server. Puts write `<key>.in-progress` and rename it to
+ * The path is absolute on the server. Puts write `<key>.<pid>@<host>.in-progress` and rename it to
  * `<key>`, so nothing partial is ever under a key; a failed or aborted put destroys its
  * write stream and deletes the in-progress file, and `list` never reports in-progress
  * files. Without `overwrite` the plain SFTP RENAME is used, which fails if the target exists
@@ -31,9 +31,9 @@ import SftpClient, { type ConnectOptions, type SftpDirEntry, type SftpStats, typ
 import { AbortedError, DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError, isPagevaultError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { SinkOpenOptions } from './open-options.js';
+import { inProgressName, isAbandoned, isInProgress } from './in-progress.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
-const IN_PROGRESS = '.in-progress';
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
 const NO_SUCH_FILE = 2;
 const FAILURE = 4;
@@ -125,7 +125,7 @@ export class SftpSink implements Sink {
 
   async put(key: string, body: Readable, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<PutResult> {
     const final = this.#path(key);
-    const temp = `${final}${IN_PROGRESS}`;
+    const temp = inProgressName(final);
     if (options.signal?.aborted) throw new AbortedError(`put ${key} aborted`);
     const sftp = await this.#sftp();
     if (options.signal?.aborted) throw new AbortedError(`put ${key} aborted`);
@@ -201,6 +201,24 @@ export class SftpSink implements Sink {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for await (const { key, entry: e } of this.#files(prefix)) {
+      if (!isInProgress(e.filename)) yield { key, size: e.attrs.size, modified: new Date(e.attrs.mtime * 1000) };
+    }
+  }
+
+  /** sweepAbandoned: removes the in-progress files of puts whose process on this machine is gone (see in-progress.ts). */
+  async sweepAbandoned(): Promise<string[]> {
+    const removed: string[] = [];
+    for await (const { key } of this.#files('')) {
+      if (!isAbandoned(key)) continue;
+      await this.remove(key);
+      removed.push(key);
+    }
+    return removed;
+  }
+
+  /** #files: every file whose key starts with `prefix`, in-progress ones included. */
+  async *#files(prefix: string): AsyncIterable<{ key: string; entry: SftpDirEntry }> {
     const sftp = await this.#sftp();
     const slash = prefix.lastIndexOf('/');
     const pending = [slash > 0 ? prefix.slice(0, slash) : ''];
@@ -220,8 +238,8 @@ export class SftpSink implements Sink {
         const key = rel ? `${rel}/${e.filename}` : e.filename;
         if (e.attrs.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) pending.push(key);
-        } else if (e.attrs.isFile() && !e.filename.endsWith(IN_PROGRESS) && key.startsWith(prefix)) {
-          yield { key, size: e.attrs.size, modified: new Date(e.attrs.mtime * 1000) };
+        } else if (e.attrs.isFile() && key.startsWith(prefix)) {
+          yield { key, entry: e };
         }
       }
     }

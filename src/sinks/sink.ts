@@ -59,6 +59,13 @@ export interface Sink {
   /** Optional: the keys `list(prefix)` would give, where names alone are cheaper to get (a local folder: no stat per file). */
   listKeys?(prefix: string): AsyncIterable<string>;
   remove(key: string): Promise<void>;
+  /**
+   * Optional, for sinks whose puts write a file and rename it (local folder, FTP, SFTP): removes the in-progress
+   * files of puts whose process on this machine is gone, and returns their keys. Never touches a file of a live
+   * process or of another machine (see in-progress.ts). Object stores have nothing to sweep: an unfinished upload
+   * is never visible there.
+   */
+  sweepAbandoned?(): Promise<string[]>;
   close(): Promise<void>;
 }
 

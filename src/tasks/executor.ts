@@ -12,7 +12,6 @@ import { backup, restore } from '../api.js';
 import { DestinationNotEmptyError, InvalidArgumentError } from '../errors.js';
 import { loadKey, type LoadedKey } from '../keys/index.js';
 import { openSink } from '../sinks/registry.js';
-import { LocalSink } from '../sinks/local.js';
 import type { Executors, RestoreJob } from './runner.js';
 import type { TaskEncryption } from './task.js';
 import { applyRetentionOn } from './retention-run.js';
@@ -80,10 +79,11 @@ export function createExecutors(databasesDir: string, now?: () => Date, database
     async sweep(destinations) {
       const removed: string[] = [];
       for (const dest of destinations) {
-        // Only a local folder keeps partial files of a killed put; object stores never show an unfinished upload.
+        // Local folders, FTP and SFTP keep the partial file of a killed put; object stores never show an unfinished
+        // upload, so their sinks have nothing to sweep.
         const sink = await openSink(dest).catch(() => undefined);
         try {
-          if (sink instanceof LocalSink) removed.push(...(await sink.sweepAbandoned()).map((k) => `${sink.name}/${k}`));
+          if (sink?.sweepAbandoned) removed.push(...(await sink.sweepAbandoned()).map((k) => `${sink.name}/${k}`));
         } finally {
           await sink?.close();
         }

@@ -226,7 +226,7 @@ describe('pagevault serve and the CLI, end to end', () => {
     expect(filesUnder(slowDest).filter((f) => !f.endsWith('.in-progress'))).toEqual([]);
     // The partial file the killed backup was writing is swept at the restart, and the record says so.
     const swept = await until('the sweep of the interrupted backup', async () => (await client().operation(op.id)).cleanedUp);
-    expect(swept).toEqual([expect.stringMatching(/\.\d+\.in-progress$/)]);
+    expect(swept).toEqual([expect.stringMatching(/\.\d+@[A-Za-z0-9-]+\.in-progress$/)]);
     expect(filesUnder(slowDest)).toEqual([]);
 
     // The server works on: the same task now completes, and the error clears.

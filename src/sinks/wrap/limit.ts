@@ -46,6 +46,7 @@ export function withLimit(sink: Sink, concurrency: number): Sink {
       yield* items;
     },
     remove: (key) => slots.run(() => sink.remove(key)),
+    ...(sink.sweepAbandoned ? { sweepAbandoned: () => slots.run(() => sink.sweepAbandoned!()) } : {}),
     close: () => sink.close(),
   };
 }

@@ -8,7 +8,7 @@ import type { Sink } from '../sink.js';
 /** SinkLogEntry: one finished operation. */
 export interface SinkLogEntry {
   destination: string;
-  op: 'put' | 'get' | 'stat' | 'list' | 'remove';
+  op: 'put' | 'get' | 'stat' | 'list' | 'remove' | 'sweep';
   key: string;
   ok: boolean;
   ms: number;
@@ -38,6 +38,7 @@ export function withLog(sink: Sink, log: (e: SinkLogEntry) => void): Sink {
     stat: (key) => logged('stat', key, () => sink.stat(key)),
     list: (prefix) => sink.list(prefix),
     remove: (key) => logged('remove', key, () => sink.remove(key)),
+    ...(sink.sweepAbandoned ? { sweepAbandoned: () => logged('sweep', '', () => sink.sweepAbandoned!()) } : {}),
     close: () => sink.close(),
   };
 }

@@ -97,6 +97,8 @@ export function withRetry(sink: Sink, options: RetryOptions = {}): Sink {
       }
     },
     remove: (key) => retried(() => sink.remove(key)),
+    // A sweep is a listing and removes, each idempotent: retried as a whole.
+    ...(sink.sweepAbandoned ? { sweepAbandoned: () => retried(() => sink.sweepAbandoned!()) } : {}),
     close: () => sink.close(),
   };
 }

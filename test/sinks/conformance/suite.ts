@@ -6,10 +6,12 @@
  *
  * Backends whose server cannot start must fail these tests, never skip them.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../../src/errors.js';
+import { HOST_TAG, IN_PROGRESS } from '../../../src/sinks/in-progress.js';
 import type { Sink } from '../../../src/sinks/sink.js';
 
 /** OpenedSink: a fresh, empty sink and how to dispose of it. */
@@ -157,6 +159,23 @@ export function describeSinkConformance(label: string, open: () => Promise<Opene
       await expect(sink.put('aborted/file', slow, { signal: controller.signal })).rejects.toThrow();
       await expect(sink.stat('aborted/file')).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
       expect(await keysOf(sink, '')).toEqual([]);
+    }, timeout);
+
+    it('sweepAbandoned (where a put writes and renames a file): removes only what a dead process of this machine left', async () => {
+      const sink = await fresh();
+      if (sink.sweepAbandoned === undefined) return; // object stores never show an unfinished upload
+      // A pid that surely belonged to a process that has exited: a child we ran to completion.
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      // In-progress files as a killed put leaves them (put under such names here, then renamed into place).
+      const abandoned = `chain/a.${dead}@${HOST_TAG}${IN_PROGRESS}`;
+      const kept = [`chain/b.${dead}@another-host${IN_PROGRESS}`, `chain/c.${process.pid}@${HOST_TAG}${IN_PROGRESS}`, `chain/d.1@${HOST_TAG}${IN_PROGRESS}`];
+      await sink.put('chain/whole', Readable.from([Buffer.from('whole')]));
+      for (const key of [abandoned, ...kept]) await sink.put(key, Readable.from([Buffer.from('partial')]));
+      expect(await keysOf(sink, '')).toEqual(['chain/whole']); // in-progress files are never listed
+      expect(await sink.sweepAbandoned()).toEqual([abandoned]);
+      await expect(sink.stat(abandoned)).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
+      for (const key of kept) expect((await sink.stat(key)).size).toBe(7);
+      expect(await sink.sweepAbandoned()).toEqual([]);
     }, timeout);
 
     it('refuses unsafe keys', async () => {
