@@ -43,9 +43,11 @@ const S_STORED = shape(['etag', 'collection', 'modified', 'body']);
 /**
  * encodeBatch: generate and encode every document of `batch`. Pure in its inputs. `reuse`
  * is a buffer from an earlier batch to write into (recycling avoids allocating and
- * page-faulting megabytes per batch); the result's `data` may or may not share it.
+ * page-faulting megabytes per batch); the result's `data` may or may not share it. Without
+ * one, `sizeHint` bytes are allocated (default 2 KiB per document); the buffer doubles
+ * (with a copy) whenever it is outgrown.
  */
-export function encodeBatch(ctx: EncoderContext, batch: Batch, reuse?: ArrayBuffer): EncodedBatch {
+export function encodeBatch(ctx: EncoderContext, batch: Batch, reuse?: ArrayBuffer, sizeHint?: number): EncodedBatch {
   const spec = ctx.profile.collections[batch.collectionIx];
   const collectionEncoded = preEncode(spec.name);
   const prefix = new TextEncoder().encode(`${spec.name.toLowerCase()}/`);
@@ -53,7 +55,7 @@ export function encodeBatch(ctx: EncoderContext, batch: Batch, reuse?: ArrayBuff
   const indexes = ctx.profile.indexes.map((def, ix) => ({ def, ix })).filter((d) => d.def.collection === spec.name);
   const numbers = batchNumbers(batch);
   const count = numbers.length;
-  const w = new MsgpackWriter(reuse ? Buffer.from(reuse) : Math.max(1 << 16, count * 2048));
+  const w = new MsgpackWriter(reuse ? Buffer.from(reuse) : Math.max(1 << 16, sizeHint ?? count * 2048));
   const docs = new Uint32Array(count * 6);
   let index = new Uint32Array(Math.max(16, count * 4 * Math.max(1, indexes.length)));
   let indexCount = 0;
