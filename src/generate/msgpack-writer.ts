@@ -58,7 +58,9 @@ export class MsgpackWriter {
 
   /** @param initial a size for a new buffer, or a buffer to reuse (grown, not kept, when too small). */
   constructor(initial: number | Buffer = 1 << 20) {
-    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
+    // Whole 4 KiB units: ordered-binary's writeKey (index keys are encoded in place) views the buffer through a
+    // DataView whose length it rounds up to a multiple of 4, which must not pass the end of the ArrayBuffer.
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(Math.ceil(Math.max(1, initial) / 4096) * 4096) : initial;
   }
 
   /** hex: `n` random lowercase hex digits from `next()` (a uint32 source), as a str. */

@@ -61,7 +61,7 @@ port.on('message', (msg: { type: 'batch'; batch: Batch } | { type: 'recycle'; bu
   }
   try {
     const { batch } = msg;
-    const need = Math.ceil(batch.count * (bytesPerDoc.get(batch.collectionIx) ?? 2048) * 1.25);
+    const need = Math.ceil((batch.count * (bytesPerDoc.get(batch.collectionIx) ?? 2048) * 1.25) / 65536) * 65536;
     const encoded = encodeBatch(ctx, batch, takeBuffer(need), need);
     bytesPerDoc.set(batch.collectionIx, Math.max(bytesPerDoc.get(batch.collectionIx) ?? 0, Math.ceil(encoded.data.length / Math.max(1, encoded.count))));
     port.postMessage({ type: 'encoded', encoded }, [encoded.data.buffer as ArrayBuffer, encoded.docs.buffer as ArrayBuffer, encoded.index.buffer as ArrayBuffer]);

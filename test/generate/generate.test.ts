@@ -39,8 +39,11 @@ describe('generateDataset', () => {
   it('is deterministic: same seed gives the same JSON content whatever the thread count', async () => {
     await generateDataset({ path: join(dir, 'b'), docs: DOCS, seed: 'test-seed', threads: 0, batchSize: 700 });
     await generateDataset({ path: join(dir, 'c'), docs: DOCS, seed: 'other-seed', threads: 2 });
+    // Odd batch sizes in a worker: buffers sized from the bytes per document seen, of any length.
+    await generateDataset({ path: join(dir, 'd'), docs: DOCS, seed: 'test-seed', threads: 1, batchSize: 777 });
     const a = contentDigest(join(dir, 'a')).digest;
     expect(contentDigest(join(dir, 'b')).digest).toBe(a);
+    expect(contentDigest(join(dir, 'd')).digest).toBe(a);
     expect(contentDigest(join(dir, 'c')).digest).not.toBe(a);
   });
 
