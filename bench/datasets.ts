@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { processAlive } from '../src/util/process.js';
 import { freeBytes, removeTree } from './fs-util.js';
 import { openReadOnlyEnv, type NamedDbInfo } from './named-dbs.js';
 
@@ -231,16 +232,6 @@ export function xlDocs(free: number, total: number, reclaimable: number): number
   return Math.max(0, Math.floor(budget / XL_FOOTPRINT / BYTES_PER_DOC));
 }
 
-/** pidAlive: whether a process with this id exists (EPERM means it does, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** EnsureOptions: what dataset to get and where to log progress. */
 export interface EnsureOptions {
   dataDir: string;
@@ -284,7 +275,7 @@ export async function ensureDataset(opts: EnsureOptions): Promise<DatasetInfo> {
   // Partial generations of runners that died (SIGKILL, power loss) can be gigabytes.
   for (const name of readdirSync(dataDir)) {
     const m = new RegExp(`^${path.basename(dir)}\\.partial-(\\d+)$`).exec(name);
-    if (m && !pidAlive(Number(m[1]))) await removeTree(path.join(dataDir, name));
+    if (m && !processAlive(Number(m[1]))) await removeTree(path.join(dataDir, name));
   }
   const partial = `${dir}.partial-${process.pid}`;
   await removeTree(partial);

@@ -29,11 +29,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchPeerMissingError, ExitCodes } from '../src/errors.js';
+import { processAlive } from '../src/util/process.js';
 import {
   DatasetUnavailableError,
   ensureDataset,
   generatorInfo,
-  pidAlive,
   resolveDataDir,
   SIZES,
   type DatasetInfo,
@@ -180,7 +180,7 @@ async function cleanStaleScratch(tmpRoot: string): Promise<void> {
   if (!existsSync(tmpRoot)) return;
   for (const name of readdirSync(tmpRoot)) {
     const m = /^(?:run|shared)-(\d+)-/.exec(name);
-    if (m && !pidAlive(Number(m[1]))) {
+    if (m && !processAlive(Number(m[1]))) {
       log(`removing leftover ${path.join(tmpRoot, name)}`);
       await removeTree(path.join(tmpRoot, name));
     }

@@ -28,7 +28,7 @@ import { Client, FTPError, type AccessOptions, type FileInfo } from 'basic-ftp';
 import { AbortedError, DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError, isPagevaultError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { SinkOpenOptions } from './open-options.js';
-import { inProgressName, isAbandoned, isInProgress } from './in-progress.js';
+import { inProgressName, isInProgress, sweepAbandonedFiles } from './in-progress.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
 const TIMEOUT_MS = 30_000;
@@ -223,13 +223,7 @@ export class FtpSink implements Sink {
 
   /** sweepAbandoned: removes the in-progress files of puts whose process on this machine is gone (see in-progress.ts). */
   async sweepAbandoned(): Promise<string[]> {
-    const removed: string[] = [];
-    for await (const { key } of this.#files('')) {
-      if (!isAbandoned(key)) continue;
-      await this.remove(key);
-      removed.push(key);
-    }
-    return removed;
+    return sweepAbandonedFiles(this.#files(''), ({ key }) => this.remove(key));
   }
 
   /** #files: every file whose key starts with `prefix`, in-progress ones included. */

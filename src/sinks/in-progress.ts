@@ -8,6 +8,7 @@
  * cannot be checked from here. Such files are never listed or read, so a sweep only frees space.
  */
 import { hostname } from 'node:os';
+import { processAlive } from '../util/process.js';
 
 /** IN_PROGRESS: the suffix of every in-progress file. */
 export const IN_PROGRESS = '.in-progress';
@@ -44,12 +45,20 @@ export function isAbandoned(name: string, options: { legacyPid?: boolean; alive?
   return pid !== undefined && pid !== process.pid && !alive(pid);
 }
 
-/** processAlive: whether a process with `pid` exists here (EPERM: it exists, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+/**
+ * sweepAbandonedFiles: removes, with `remove`, the files among `files` that `isAbandoned` (with `options`) says a
+ * dead process of this machine left, and returns their keys. The one sweep loop of the local, FTP and SFTP sinks.
+ */
+export async function sweepAbandonedFiles<T extends { key: string }>(
+  files: AsyncIterable<T> | Iterable<T>,
+  remove: (file: T) => Promise<void>,
+  options: { legacyPid?: boolean } = {},
+): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const file of files) {
+    if (!isAbandoned(file.key, options)) continue;
+    await remove(file);
+    removed.push(file.key);
   }
+  return removed;
 }

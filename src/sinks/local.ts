@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { DestinationNotEmptyError, IoError, NotFoundError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import { pathExists } from '../util/files.js';
-import { inProgressName, isAbandoned, isInProgress } from './in-progress.js';
+import { inProgressName, isInProgress, sweepAbandonedFiles } from './in-progress.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
 
@@ -128,13 +128,7 @@ export class LocalSink implements Sink {
    * space.
    */
   async sweepAbandoned(): Promise<string[]> {
-    const removed: string[] = [];
-    for (const { key, full } of await this.#files('')) {
-      if (!isAbandoned(key, { legacyPid: true })) continue;
-      await rm(full, { force: true });
-      removed.push(key);
-    }
-    return removed;
+    return sweepAbandonedFiles(await this.#files(''), ({ full }) => rm(full, { force: true }), { legacyPid: true });
   }
 
   async remove(key: string): Promise<void> {

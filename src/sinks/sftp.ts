@@ -31,7 +31,7 @@ import SftpClient, { type ConnectOptions, type SftpDirEntry, type SftpStats, typ
 import { AbortedError, DestinationNotEmptyError, InvalidArgumentError, IoError, NotFoundError, isPagevaultError } from '../errors.js';
 import { ByteCounter } from '../util/byte-counter.js';
 import type { SinkOpenOptions } from './open-options.js';
-import { inProgressName, isAbandoned, isInProgress } from './in-progress.js';
+import { inProgressName, isInProgress, sweepAbandonedFiles } from './in-progress.js';
 import { checkKey, type ObjectInfo, type PutResult, type Sink, type SinkProperties } from './sink.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
@@ -208,13 +208,7 @@ export class SftpSink implements Sink {
 
   /** sweepAbandoned: removes the in-progress files of puts whose process on this machine is gone (see in-progress.ts). */
   async sweepAbandoned(): Promise<string[]> {
-    const removed: string[] = [];
-    for await (const { key } of this.#files('')) {
-      if (!isAbandoned(key)) continue;
-      await this.remove(key);
-      removed.push(key);
-    }
-    return removed;
+    return sweepAbandonedFiles(this.#files(''), ({ key }) => this.remove(key));
   }
 
   /** #files: every file whose key starts with `prefix`, in-progress ones included. */
